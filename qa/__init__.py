@@ -1,0 +1,47 @@
+"""corpus-qa: offline question answering over a folder of documents, with cited sources.
+
+Public API (everything a door may use):
+    Settings, load_settings()          the one settings model
+    ingest(paths=None)                 index corpus/ incrementally -> IngestReport
+    query_engine()                     llama-index query engine: .query(q) -> Response
+    chat_engine(chat_history=None)     llama-index chat engine with its own history
+    ask(question, history=None)        one answer as plain data (text, sources, usage, seconds)
+    describe()                         which LLM / embedding / store are answering
+    QAError and subclasses             one-line errors for any door to show
+"""
+
+from __future__ import annotations
+
+from qa import offline as _offline  # noqa: F401  (sets offline switches before anything else)
+from qa.api import (
+    Answer,
+    ask,
+    chat_engine,
+    describe,
+    ingest,
+    pipeline,
+    query_engine,
+    sources,
+    stream_ask,
+)
+from qa.errors import BackendError, ConfigError, CorpusError, InputError, QAError
+from qa.settings import Settings, load_settings
+
+__all__ = [
+    "Answer",
+    "BackendError",
+    "ConfigError",
+    "CorpusError",
+    "InputError",
+    "QAError",
+    "Settings",
+    "ask",
+    "chat_engine",
+    "describe",
+    "ingest",
+    "load_settings",
+    "pipeline",
+    "query_engine",
+    "sources",
+    "stream_ask",
+]

@@ -1,0 +1,227 @@
+"""The answering pipeline shared by the query engine and the chat engine.
+
+question -> (condense with history) -> retrieve -> relevance gate -> numbered passages ->
+LLM with prompts/ -> answer text + the sources it was given. When the best evidence is below the
+similarity cutoff the LLM is not asked at all: the refusal comes from prompts/refusal.txt.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import tiktoken
+from llama_index.core.base.llms.types import ChatMessage, MessageRole
+from llama_index.core.schema import NodeWithScore, QueryBundle
+
+from qa import prompts
+from qa.backend_errors import guard, guard_stream
+from qa.chunking import ENCODING
+from qa.components import build_embedding, build_llm
+from qa.errors import InputError
+from qa.ingest import ingest, load_index, require_nonempty
+from qa.retrieval import VectorRetriever
+from qa.settings import Settings
+from qa.store import LocalStore
+
+HISTORY_TURNS = 6  # newest messages given to the condense prompt
+
+
+@dataclass
+class Source:
+    """One passage an answer was given, numbered like its citation marker."""
+
+    n: int
+    file: str
+    title: str
+    date: str | None
+    score: float
+    text: str
+    chunk_id: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "file": self.file,
+            "title": self.title,
+            "date": self.date,
+            "score": round(self.score, 4),
+            "text": self.text,
+            "chunk_id": self.chunk_id,
+        }
+
+
+def sources_of(nodes: list[NodeWithScore]) -> list[Source]:
+    return [
+        Source(
+            n=i,
+            file=n.node.metadata.get("file_name", ""),
+            title=n.node.metadata.get("title", ""),
+            date=n.node.metadata.get("date"),
+            score=float(n.score or 0.0),
+            text=n.node.get_content(),
+            chunk_id=n.node.node_id,
+        )
+        for i, n in enumerate(nodes, 1)
+    ]
+
+
+@dataclass
+class Prepared:
+    """Everything decided before generation: the question asked, evidence, and messages."""
+
+    question: str
+    search_query: str
+    nodes: list[NodeWithScore]
+    messages: list[ChatMessage] | None  # None: refused without asking the LLM
+    refusal: str
+    usage: dict[str, int] = field(default_factory=dict)
+
+
+class Pipeline:
+    """Retrieval + prompting over the live index; reloads itself when ingestion commits."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = LocalStore(settings.store.data_dir)
+        self.embed = build_embedding(settings)
+        self._llm = None
+        self._gen: str | None = None
+        self._retriever: VectorRetriever | None = None
+        self._lock = threading.Lock()
+        self._enc = tiktoken.get_encoding(ENCODING)
+
+    @property
+    def llm(self):
+        if self._llm is None:
+            self._llm = build_llm(self.settings)
+        return self._llm
+
+    def prompt(self, name: str, **values: str) -> str:
+        return prompts.render(self.settings.prompts_dir, name, **values)
+
+    # ---- input ----------------------------------------------------------------------------
+    def check_question(self, question: str | None) -> str:
+        q = (question or "").strip()
+        if not q:
+            raise InputError("empty question: type a question about the documents")
+        limit = self.settings.retrieval.max_question_chars
+        if len(q) > limit:
+            raise InputError(f"question too long: {len(q)} characters, the limit is {limit}")
+        return q
+
+    # ---- retrieval ------------------------------------------------------------------------
+    def retriever(self) -> VectorRetriever:
+        with self._lock:
+            live = self.store.live_dir()
+            if self._retriever is None or live is None or live.name != self._gen:
+                data = load_index(self.store)
+                if data is None:  # first question on a fresh checkout: index corpus/ now
+                    ingest(self.settings)
+                    data = load_index(self.store)
+                data = require_nonempty(data, self.settings.corpus_dir)
+                self._retriever = VectorRetriever(data, self.embed, self.settings.retrieval.top_k)
+                live = self.store.live_dir()
+                self._gen = live.name if live else None
+            return self._retriever
+
+    def retrieve(self, query: str) -> list[NodeWithScore]:
+        return self.retriever().retrieve(QueryBundle(query))
+
+    def gate(self, nodes: list[NodeWithScore]) -> list[NodeWithScore]:
+        """Keep evidence above the similarity cutoff; none left means 'not in the documents'."""
+        cutoff = self.settings.retrieval.similarity_cutoff
+        return [n for n in nodes if (n.score or 0.0) >= cutoff]
+
+    # ---- prompting ------------------------------------------------------------------------
+    def context(self, nodes: list[NodeWithScore]) -> str:
+        budget = self.settings.retrieval.max_context_tokens
+        parts, used = [], 0
+        for s in sources_of(nodes):
+            title = f", {s.title}" if s.title else ""
+            title += f", {s.date}" if s.date else ""
+            block = self.prompt("passage", n=str(s.n), file=s.file, title_part=title, text=s.text)
+            cost = len(self._enc.encode(block))
+            if parts and used + cost > budget:
+                break
+            parts.append(block)
+            used += cost
+        return "\n\n".join(parts)
+
+    def condense(self, question: str, history: list[ChatMessage]) -> str:
+        """A standalone question from a follow-up and the newest turns of the conversation."""
+        turns = [m for m in history if m.role in (MessageRole.USER, MessageRole.ASSISTANT)]
+        if not turns:
+            return question
+        text = "\n".join(f"{m.role.value}: {m.content}" for m in turns[-HISTORY_TURNS:])
+        prompt = self.prompt("condense", history=text, question=question)
+        out = guard(lambda: self.llm.complete(prompt).text, self.settings)
+        standalone = out.strip().splitlines()[0].strip() if out.strip() else ""
+        return standalone or question
+
+    def prepare(self, question: str, history: list[ChatMessage] | None = None) -> Prepared:
+        q = self.check_question(question)
+        search = self.condense(q, history or [])
+        nodes = self.gate(self.retrieve(search))
+        refusal = self.prompt("refusal")
+        if not nodes:
+            return Prepared(q, search, [], None, refusal)
+        system = self.prompt("system", refusal=refusal)
+        user = self.prompt("qa", context=self.context(nodes), question=search, refusal=refusal)
+        messages = [
+            ChatMessage(role=MessageRole.SYSTEM, content=system),
+            ChatMessage(role=MessageRole.USER, content=user),
+        ]
+        return Prepared(q, search, nodes, messages, refusal)
+
+    def count(self, text: str) -> int:
+        return len(self._enc.encode(text))
+
+    def usage(self, p: Prepared, answer: str) -> dict[str, int]:
+        prompt_tokens = sum(self.count(m.content or "") for m in p.messages or [])
+        return {"prompt_tokens": prompt_tokens, "completion_tokens": self.count(answer)}
+
+    # ---- generation -----------------------------------------------------------------------
+    def generate(self, p: Prepared) -> str:
+        if p.messages is None:
+            return p.refusal
+        out = guard(lambda: self.llm.chat(p.messages).message.content or "", self.settings)
+        return tidy(out) or p.refusal
+
+    def stream(self, p: Prepared) -> Iterator[str]:
+        """Deltas of the answer; a refusal arrives as one piece."""
+        if p.messages is None:
+            yield p.refusal
+            return
+        emitted = False
+        for r in guard_stream(lambda: self.llm.stream_chat(p.messages), self.settings):
+            if r.delta:
+                emitted = True
+                yield r.delta
+        if not emitted:
+            yield p.refusal
+
+
+def tidy(text: str) -> str:
+    """Strip chat-template leftovers a small model sometimes emits."""
+    return re.sub(r"<\|im_(start|end)\|>(assistant)?", "", text).strip()
+
+
+def is_refusal(text: str, refusal: str) -> bool:
+    """True when the answer says the documents lack the answer (exact prompt text or close)."""
+    t = " ".join(text.lower().split())
+    core = " ".join(refusal.lower().split()).rstrip(".")
+    return core in t or "do not contain the answer" in t or "does not contain the answer" in t
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    @property
+    def seconds(self) -> float:
+        return round(time.perf_counter() - self.start, 3)

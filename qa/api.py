@@ -1,0 +1,134 @@
+"""The public functions behind `import qa`: build engines from one Settings, share models."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from llama_index.core.base.llms.types import ChatMessage, MessageRole
+
+from qa.answer import Pipeline, Timer, is_refusal, sources_of
+from qa.components import describe as _describe
+from qa.engine import CorpusChatEngine, CorpusQueryEngine
+from qa.ingest import IngestReport
+from qa.ingest import ingest as _ingest
+from qa.settings import Settings, load_settings
+
+_PIPES: dict[str, Pipeline] = {}
+_LOCK = threading.Lock()
+
+
+def pipeline(settings: Settings | None = None) -> Pipeline:
+    """The shared Pipeline for these settings (one per configuration per process)."""
+    s = settings or load_settings()
+    key = s.model_dump_json()
+    with _LOCK:
+        if key not in _PIPES:
+            _PIPES[key] = Pipeline(s)
+        return _PIPES[key]
+
+
+def ingest(
+    paths: Iterable[str | Path] | None = None,
+    settings: Settings | None = None,
+    progress: bool | None = None,
+) -> IngestReport:
+    """Index corpus/ (or the given files and folders) incrementally; see qa.ingest."""
+    return _ingest(
+        settings or load_settings(), [Path(p) for p in paths] if paths else None, progress=progress
+    )
+
+
+def query_engine(settings: Settings | None = None, streaming: bool = False) -> CorpusQueryEngine:
+    return CorpusQueryEngine(pipeline=pipeline(settings), streaming=streaming)
+
+
+def chat_engine(
+    settings: Settings | None = None, chat_history: list[ChatMessage] | None = None
+) -> CorpusChatEngine:
+    """A fresh chat engine with its own history (give each user or session its own)."""
+    return CorpusChatEngine(pipeline(settings), chat_history=chat_history)
+
+
+def describe(settings: Settings | None = None) -> dict[str, Any]:
+    return _describe(settings or load_settings())
+
+
+def sources(response: Any) -> list[dict[str, Any]]:
+    """Source passages of any engine response as plain dicts (n, file, title, score, text)."""
+    return [s.as_dict() for s in sources_of(list(getattr(response, "source_nodes", []) or []))]
+
+
+@dataclass
+class Answer:
+    """One answer as plain data, for doors that do not want llama-index types."""
+
+    text: str
+    sources: list[dict[str, Any]]
+    refused: bool
+    usage: dict[str, int]
+    seconds: float
+    search_query: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _history(history: list[tuple[str, str]] | list[dict] | None) -> list[ChatMessage]:
+    """Accept [(user, assistant), ...] pairs or OpenAI-style [{'role', 'content'}] messages."""
+    out: list[ChatMessage] = []
+    for item in history or []:
+        if isinstance(item, dict):
+            role = MessageRole.USER if item.get("role") == "user" else MessageRole.ASSISTANT
+            out.append(ChatMessage(role=role, content=str(item.get("content") or "")))
+        else:
+            user, bot = item
+            out.append(ChatMessage(role=MessageRole.USER, content=user))
+            out.append(ChatMessage(role=MessageRole.ASSISTANT, content=bot))
+    return out
+
+
+def ask(question: str, history: Any = None, settings: Settings | None = None) -> Answer:
+    """Answer one question (a follow-up when history is given) with its sources."""
+    timer = Timer()
+    pipe = pipeline(settings)
+    p = pipe.prepare(question, _history(history))
+    text = pipe.generate(p)
+    return Answer(
+        text=text,
+        sources=[s.as_dict() for s in sources_of(p.nodes)],
+        refused=p.messages is None or is_refusal(text, p.refusal),
+        usage=pipe.usage(p, text),
+        seconds=timer.seconds,
+        search_query=p.search_query,
+    )
+
+
+def stream_ask(
+    question: str, history: Any = None, settings: Settings | None = None
+) -> tuple[list[dict[str, Any]], Iterator[str], Answer]:
+    """(sources, deltas, answer): sources are known before the first token; `answer` is filled
+    in (text, usage, seconds, refused) once the deltas are exhausted."""
+    timer = Timer()
+    pipe = pipeline(settings)
+    p = pipe.prepare(question, _history(history))
+    srcs = [s.as_dict() for s in sources_of(p.nodes)]
+    answer = Answer(
+        text="",
+        sources=srcs,
+        refused=p.messages is None,
+        usage={},
+        seconds=0.0,
+        search_query=p.search_query,
+    )
+
+    def deltas() -> Iterator[str]:
+        for d in pipe.stream(p):
+            answer.text += d
+            yield d
+        answer.refused = p.messages is None or is_refusal(answer.text, p.refusal)
+        answer.usage = pipe.usage(p, answer.text)
+        answer.seconds = timer.seconds
+
+    return srcs, deltas(), answer

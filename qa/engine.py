@@ -1,0 +1,141 @@
+"""llama-index engines over the shared Pipeline: a query engine and a chat engine.
+
+The chat engine keeps its own history (one per caller: a browser session, an HTTP request),
+condenses each follow-up with the newest turns, and retrieves with the condensed question.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from threading import Thread
+from typing import Any
+
+from llama_index.core.base.llms.types import ChatMessage, ChatResponse, MessageRole
+from llama_index.core.base.response.schema import Response, StreamingResponse
+from llama_index.core.chat_engine.types import (
+    AgentChatResponse,
+    BaseChatEngine,
+    StreamingAgentChatResponse,
+)
+from llama_index.core.memory import ChatMemoryBuffer
+from llama_index.core.query_engine import CustomQueryEngine
+from pydantic import ConfigDict
+
+from qa.answer import Pipeline, Prepared, Timer, is_refusal, sources_of
+
+
+def _metadata(pipe: Pipeline, p: Prepared, text: str, timer: Timer) -> dict[str, Any]:
+    refused = p.messages is None or is_refusal(text, p.refusal)
+    return {
+        "question": p.question,
+        "search_query": p.search_query,
+        "refused": refused,
+        "usage": pipe.usage(p, text),
+        "seconds": timer.seconds,
+        "sources": [s.as_dict() for s in sources_of(p.nodes)],
+    }
+
+
+class CorpusQueryEngine(CustomQueryEngine):
+    """`.query(q)` -> Response(.response, .source_nodes, .metadata[usage, refused, seconds])."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    pipeline: Any
+    streaming: bool = False
+
+    def custom_query(self, query_str: str) -> Response | StreamingResponse:
+        timer = Timer()
+        pipe: Pipeline = self.pipeline
+        p = pipe.prepare(query_str)
+        if self.streaming:
+            meta: dict[str, Any] = {}
+
+            def gen() -> Iterator[str]:
+                text = ""
+                for delta in pipe.stream(p):
+                    text += delta
+                    yield delta
+                meta.update(_metadata(pipe, p, text, timer))
+
+            return StreamingResponse(response_gen=gen(), source_nodes=p.nodes, metadata=meta)
+        text = pipe.generate(p)
+        return Response(
+            response=text, source_nodes=p.nodes, metadata=_metadata(pipe, p, text, timer)
+        )
+
+
+class CorpusChatEngine(BaseChatEngine):
+    """Condense-then-answer chat with its own memory; answers only from retrieved passages."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        chat_history: list[ChatMessage] | None = None,
+        token_limit: int = 1500,
+    ) -> None:
+        self._pipe = pipeline
+        self._memory = ChatMemoryBuffer.from_defaults(
+            chat_history=list(chat_history or []), token_limit=token_limit
+        )
+        self.last_metadata: dict[str, Any] = {}
+
+    @property
+    def chat_history(self) -> list[ChatMessage]:
+        return self._memory.get_all()
+
+    def reset(self) -> None:
+        self._memory.reset()
+        self.last_metadata = {}
+
+    def _prepare(self, message: str, chat_history: list[ChatMessage] | None) -> Prepared:
+        if chat_history is not None:
+            self._memory.set(list(chat_history))
+        return self._pipe.prepare(message, self._memory.get())
+
+    def _remember(self, p: Prepared, text: str) -> None:
+        self._memory.put(ChatMessage(role=MessageRole.USER, content=p.question))
+        self._memory.put(ChatMessage(role=MessageRole.ASSISTANT, content=text))
+
+    def chat(
+        self, message: str, chat_history: list[ChatMessage] | None = None
+    ) -> AgentChatResponse:
+        timer = Timer()
+        p = self._prepare(message, chat_history)
+        text = self._pipe.generate(p)
+        self._remember(p, text)
+        self.last_metadata = _metadata(self._pipe, p, text, timer)
+        return AgentChatResponse(response=text, source_nodes=p.nodes, metadata=self.last_metadata)
+
+    def stream_chat(
+        self, message: str, chat_history: list[ChatMessage] | None = None
+    ) -> StreamingAgentChatResponse:
+        timer = Timer()
+        p = self._prepare(message, chat_history)
+        self.last_metadata = {}
+
+        def chat_stream() -> Iterator[ChatResponse]:
+            text = ""
+            for delta in self._pipe.stream(p):
+                text += delta
+                yield ChatResponse(
+                    message=ChatMessage(role=MessageRole.ASSISTANT, content=text), delta=delta
+                )
+            self._memory.put(ChatMessage(role=MessageRole.USER, content=p.question))
+            self.last_metadata.update(_metadata(self._pipe, p, text, timer))
+
+        response = StreamingAgentChatResponse(chat_stream=chat_stream(), source_nodes=p.nodes)
+        response.metadata = self.last_metadata  # filled when the stream ends
+        thread = Thread(target=response.write_response_to_history, args=(self._memory,))
+        thread.start()
+        return response
+
+    async def achat(
+        self, message: str, chat_history: list[ChatMessage] | None = None
+    ) -> AgentChatResponse:
+        return await asyncio.to_thread(self.chat, message, chat_history)
+
+    async def astream_chat(
+        self, message: str, chat_history: list[ChatMessage] | None = None
+    ) -> StreamingAgentChatResponse:
+        return await asyncio.to_thread(self.stream_chat, message, chat_history)

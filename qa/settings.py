@@ -1,0 +1,149 @@
+"""One settings model for every component: env vars (QA_ prefix, `__` for sections), qa.toml.
+
+Defaults are the embedded offline stack: local LLM, local embeddings, local persisted index.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class OpenAISettings(BaseModel):
+    """One key and one base URL, fed to every OpenAI-compatible client (LLM and embeddings)."""
+
+    api_key: SecretStr | None = None
+    api_base: str | None = None
+
+    def key(self) -> str | None:
+        if self.api_key is not None:
+            return self.api_key.get_secret_value()
+        return os.environ.get("OPENAI_API_KEY")
+
+    def base(self) -> str | None:
+        return (
+            self.api_base or os.environ.get("OPENAI_BASE_URL") or os.environ.get("OPENAI_API_BASE")
+        )
+
+
+class LLMSettings(BaseModel):
+    mode: Literal["local", "openai", "openai_like", "mock"] = "local"
+    model: str | None = None  # openai / openai_like model name; None = a sensible default
+    temperature: float = 0.0
+    max_tokens: int = 256
+    context_window: int = 4096
+    threads: int | None = None  # local: None = all cores
+    timeout: float = 60.0  # seconds per request to a server
+    max_retries: int = 2  # retries with backoff against a server
+    model_path: Path | None = None  # local: use this GGUF instead of the packaged one
+    models_dir: Path = REPO_ROOT / ".qa" / "models"  # where the packaged GGUF is assembled
+    seed: int = 0
+
+
+class EmbeddingSettings(BaseModel):
+    mode: Literal["local", "openai", "mock"] = "local"
+    model: str | None = None  # openai: default text-embedding-3-small
+    batch_size: int = 32
+    max_length: int = 256  # MiniLM takes at most 256 word pieces
+    threads: int | None = None
+
+
+class StoreSettings(BaseModel):
+    mode: Literal["local", "postgres"] = "local"
+    data_dir: Path = REPO_ROOT / ".qa"
+    postgres_url: SecretStr | None = None
+    table: str = "corpus_qa"
+
+
+class RetrievalSettings(BaseModel):
+    chunk_size: int = 128  # tokens (tiktoken cl100k); MiniLM must see <= 256 word pieces
+    chunk_overlap: int = 16
+    top_k: int = 3
+    # Cosine similarity below which evidence counts as absent: measured on the article
+    # question set (bench/results.md); answerable questions score >= 0.45, off-topic < 0.3.
+    similarity_cutoff: float = 0.35
+    max_question_chars: int = 2000
+    max_context_tokens: int = 2048
+
+
+class UISettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 7860
+    auth: list[str] = Field(default_factory=list)  # "user:password" pairs turn on login
+    max_upload_mb: int = 10
+
+
+class Settings(BaseSettings):
+    """Effective configuration; build one and hand it to every component."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="QA_",
+        env_nested_delimiter="__",
+        toml_file="qa.toml",
+        extra="ignore",
+    )
+
+    corpus_dir: Path = REPO_ROOT / "corpus"
+    prompts_dir: Path = REPO_ROOT / "prompts"
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    openai: OpenAISettings = Field(default_factory=OpenAISettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    ui: UISettings = Field(default_factory=UISettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=_toml_path())
+        return (init_settings, env_settings, toml, file_secret_settings)
+
+    def masked(self) -> dict[str, Any]:
+        """Settings as plain data with every secret replaced by '***' (for `qa config`, logs)."""
+        data = self.model_dump(mode="json")
+        data["openai"]["api_key"] = "***" if self.openai.key() else None
+        data["store"]["postgres_url"] = _mask_url(self.store.postgres_url)
+        return data
+
+
+def _toml_path() -> Path:
+    """qa.toml from QA_CONFIG, else the working directory, else the repo root."""
+    explicit = os.environ.get("QA_CONFIG")
+    if explicit:
+        return Path(explicit)
+    local = Path.cwd() / "qa.toml"
+    return local if local.exists() else REPO_ROOT / "qa.toml"
+
+
+def _mask_url(url: SecretStr | None) -> str | None:
+    if url is None:
+        return None
+    raw = url.get_secret_value()
+    if "@" in raw and "://" in raw:
+        scheme, rest = raw.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}"
+    return raw
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from env and qa.toml, with keyword overrides (nested dicts per section)."""
+    return Settings(**overrides)
