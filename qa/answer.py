@@ -23,6 +23,7 @@ from qa.backend_errors import guard, guard_stream
 from qa.chunking import ENCODING
 from qa.components import build_embedding, build_llm
 from qa.errors import InputError
+from qa.grounding import cite, support
 from qa.ingest import ingest, load_index, require_nonempty
 from qa.retrieval import VectorRetriever
 from qa.settings import Settings
@@ -80,6 +81,7 @@ class Prepared:
     messages: list[ChatMessage] | None  # None: refused without asking the LLM
     refusal: str
     usage: dict[str, int] = field(default_factory=dict)
+    unsupported: bool = False  # the LLM answered, but the passages do not back its words
 
 
 class Pipeline:
@@ -186,24 +188,42 @@ class Pipeline:
         return {"prompt_tokens": prompt_tokens, "completion_tokens": self.count(answer)}
 
     # ---- generation -----------------------------------------------------------------------
+    def finish(self, p: Prepared, raw: str) -> str:
+        """The final answer: refusal if the model refused or strayed from the passages, else the
+        answer with [n] markers of its supporting passages."""
+        text = tidy(raw)
+        if not text or is_refusal(text, p.refusal):
+            return p.refusal
+        passages = [n.node.get_content() for n in p.nodes]
+        if support(text, passages, p.search_query) < self.settings.retrieval.min_support:
+            p.unsupported = True
+            return p.refusal
+        return cite(text, passages)
+
     def generate(self, p: Prepared) -> str:
         if p.messages is None:
             return p.refusal
         out = guard(lambda: self.llm.chat(p.messages).message.content or "", self.settings)
-        return tidy(out) or p.refusal
+        return self.finish(p, out)
 
     def stream(self, p: Prepared) -> Iterator[str]:
-        """Deltas of the answer; a refusal arrives as one piece."""
+        """Deltas of the answer as the model writes them, then its citation markers. A refusal
+        arrives as one piece; an answer the passages do not support ends with a warning."""
         if p.messages is None:
             yield p.refusal
             return
-        emitted = False
+        raw = ""
         for r in guard_stream(lambda: self.llm.stream_chat(p.messages), self.settings):
             if r.delta:
-                emitted = True
+                raw += r.delta
                 yield r.delta
-        if not emitted:
+        final = self.finish(p, raw)
+        if p.unsupported:
+            yield "\n\n" + self.prompt("unsupported")
+        elif not raw.strip():
             yield p.refusal
+        elif final.startswith(tidy(raw)) and len(final) > len(tidy(raw)):
+            yield final[len(tidy(raw)) :]
 
 
 def tidy(text: str) -> str:
@@ -216,6 +236,11 @@ def is_refusal(text: str, refusal: str) -> bool:
     t = " ".join(text.lower().split())
     core = " ".join(refusal.lower().split()).rstrip(".")
     return core in t or "do not contain the answer" in t or "does not contain the answer" in t
+
+
+def was_refused(p: Prepared, text: str) -> bool:
+    """Did this answer end up saying the documents lack the answer (gate, model or grounding)?"""
+    return p.messages is None or p.unsupported or is_refusal(text, p.refusal)
 
 
 class Timer:

@@ -10,7 +10,7 @@ from typing import Any
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
-from qa.answer import Pipeline, Timer, is_refusal, sources_of
+from qa.answer import Pipeline, Timer, sources_of, was_refused
 from qa.components import describe as _describe
 from qa.engine import CorpusChatEngine, CorpusQueryEngine
 from qa.ingest import IngestReport
@@ -98,7 +98,7 @@ def ask(question: str, history: Any = None, settings: Settings | None = None) ->
     return Answer(
         text=text,
         sources=[s.as_dict() for s in sources_of(p.nodes)],
-        refused=p.messages is None or is_refusal(text, p.refusal),
+        refused=was_refused(p, text),
         usage=pipe.usage(p, text),
         seconds=timer.seconds,
         search_query=p.search_query,
@@ -127,7 +127,7 @@ def stream_ask(
         for d in pipe.stream(p):
             answer.text += d
             yield d
-        answer.refused = p.messages is None or is_refusal(answer.text, p.refusal)
+        answer.refused = was_refused(p, answer.text)
         answer.usage = pipe.usage(p, answer.text)
         answer.seconds = timer.seconds
 

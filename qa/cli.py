@@ -36,6 +36,8 @@ def _ingest_args(p: argparse.ArgumentParser) -> None:
 @command("ingest", "index the corpus (incremental)", _ingest_args)
 def cmd_ingest(a: argparse.Namespace) -> int:
     report = qa.ingest(a.paths or None, progress=None if not a.json else False)
+    if report.total_chunks == 0:
+        print("warning: the corpus has no readable documents yet", file=sys.stderr)
     if a.json:
         print(json.dumps(report.as_dict()))
     else:
@@ -49,13 +51,13 @@ def cmd_ingest(a: argparse.Namespace) -> int:
 
 
 def _ask_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("question")
+    p.add_argument("question", help="the question, or - to read it from standard input")
     p.add_argument("--json", action="store_true", help="answer, sources, usage, seconds as JSON")
 
 
 @command("ask", "answer one question with its sources", _ask_args)
 def cmd_ask(a: argparse.Namespace) -> int:
-    ans = qa.ask(a.question)
+    ans = qa.ask(sys.stdin.read() if a.question == "-" else a.question)
     if a.json:
         keep = ("file", "title", "score", "text")
         print(
@@ -147,5 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # `python -m qa.cli`: use the registry of the imported module
+    from qa.cli import main as _main
+
+    sys.exit(_main())

@@ -22,11 +22,11 @@ from llama_index.core.memory import ChatMemoryBuffer
 from llama_index.core.query_engine import CustomQueryEngine
 from pydantic import ConfigDict
 
-from qa.answer import Pipeline, Prepared, Timer, is_refusal, sources_of
+from qa.answer import Pipeline, Prepared, Timer, sources_of, was_refused
 
 
 def _metadata(pipe: Pipeline, p: Prepared, text: str, timer: Timer) -> dict[str, Any]:
-    refused = p.messages is None or is_refusal(text, p.refusal)
+    refused = was_refused(p, text)
     return {
         "question": p.question,
         "search_query": p.search_query,

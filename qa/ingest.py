@@ -182,8 +182,6 @@ def ingest(
         )
         store.commit(data)
         report.total_chunks = len(data.records)
-    if report.total_chunks == 0:
-        warn(f"the corpus at {s.corpus_dir} has no readable documents")
     return report
 
 

@@ -73,6 +73,8 @@ class RetrievalSettings(BaseModel):
     # Cosine similarity below which evidence counts as absent: measured on the article
     # question set (bench/results.md); answerable questions score >= 0.45, off-topic < 0.3.
     similarity_cutoff: float = 0.35
+    # Share of an answer's content words that must appear in its passages (qa/grounding.py).
+    min_support: float = 0.7
     max_question_chars: int = 2000
     max_context_tokens: int = 2048
 

@@ -1,0 +1,79 @@
+"""The plain llama-index default pipeline on corpus-qa's own models, for side-by-side runs.
+
+`VectorStoreIndex.from_documents(SimpleDirectoryReader(corpus).load_data())` with llama-index's
+default chunking and top-k, `.as_query_engine(llm=...)`; follow-ups go through llama-index's
+`condense_question` chat engine over that query engine (its default way to add history).
+Refusals are read from the text (the default pipeline has no refusal flag).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from llama_index.core.base.llms.types import ChatMessage, MessageRole
+
+import qa
+from qa.errors import CorpusError
+from qa.evaluation.metrics import looks_like_refusal
+from qa.evaluation.targets import Turn, node_dict
+
+
+class Baseline:
+    name = "baseline"
+
+    def __init__(self, settings: qa.Settings) -> None:
+        self.settings = settings
+        self.pipe = qa.pipeline(settings)
+        self.index: Any = None
+        self.engine: Any = None
+
+    def prepare(self, progress: bool | None) -> dict[str, Any]:
+        from llama_index.core import SimpleDirectoryReader, VectorStoreIndex
+
+        corpus = self.settings.corpus_dir
+        start = time.perf_counter()
+        try:
+            docs = SimpleDirectoryReader(str(corpus), recursive=True).load_data()
+        except ValueError as exc:  # empty or missing folder
+            raise CorpusError(f"baseline cannot read corpus {corpus}: {exc}") from exc
+        self.index = VectorStoreIndex.from_documents(
+            docs, embed_model=self.pipe.embed, show_progress=bool(progress)
+        )
+        ingest_s = time.perf_counter() - start
+        start = time.perf_counter()
+        self.engine = self.index.as_query_engine(llm=self.pipe.llm)
+        return {
+            "ingest_seconds": round(ingest_s, 3),
+            "load_seconds": round(time.perf_counter() - start, 3),
+            "documents": len(docs),
+            "chunks": len(self.index.docstore.docs),
+            "top_k": 2,  # llama-index's default similarity_top_k
+        }
+
+    def answer(self, question: str, history: list[dict[str, str]]) -> Turn:
+        start = time.perf_counter()
+        if history:
+            chat_history = [
+                ChatMessage(
+                    role=MessageRole.USER if m["role"] == "user" else MessageRole.ASSISTANT,
+                    content=m["content"],
+                )
+                for m in history
+            ]
+            engine = self.index.as_chat_engine(
+                chat_mode="condense_question", llm=self.pipe.llm, chat_history=chat_history
+            )
+            response = engine.chat(question)
+        else:
+            response = self.engine.query(question)
+        seconds = time.perf_counter() - start
+        text = str(response.response or "").strip()
+        nodes = [node_dict(i, n) for i, n in enumerate(response.source_nodes or [], 1)]
+        return Turn(
+            text=text,
+            refused=looks_like_refusal(text),
+            sources=nodes,
+            retrieved=nodes,
+            seconds=seconds,
+        )

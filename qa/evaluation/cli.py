@@ -1,0 +1,150 @@
+"""`qa eval`: run a question set, print a summary, write reports, compare runs, gate on minimums.
+
+    qa eval tests/questions/article.jsonl --report out/ours
+    qa eval --corpus DIR QUESTIONS.jsonl --pipeline ours --pipeline baseline --report out/
+    qa eval --compare out/ours out/baseline
+    qa eval tests/questions/article.jsonl --no-judge --min-hit-rate 0.9 --min-refusal-accuracy 0.8
+
+Exit codes: 0 all minimums met, 1 a run is below a --min-* threshold, 2-5 bad input/settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from qa.cli import command
+from qa.errors import InputError
+
+
+def _args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("questions", nargs="?", help="question set (.jsonl, .json or .yaml)")
+    p.add_argument("--corpus", help="index this folder into its own data dir and evaluate on it")
+    p.add_argument("--data-dir", help="data dir for --corpus (default: under the system temp dir)")
+    p.add_argument(
+        "--pipeline",
+        action="append",
+        choices=("ours", "baseline"),
+        help="ours (default) or baseline (plain llama-index default pipeline, same models);"
+        " repeat to run several side by side",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="settings override, e.g. retrieval.top_k=5 (repeatable)",
+    )
+    p.add_argument("--report", metavar="DIR", help="write report.md, report.json, chart.png")
+    p.add_argument(
+        "--compare", nargs="+", metavar="DIR", help="show saved runs (report dirs) side by side"
+    )
+    p.add_argument("--no-judge", action="store_true", help="skip the LLM faithfulness judge")
+    p.add_argument("--limit", type=int, help="only the first N questions (plus their turns)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    g = p.add_argument_group("quality gate (applies to the first --pipeline)")
+    from qa.evaluation.runner import THRESHOLDS
+
+    for opt, key in THRESHOLDS.items():
+        g.add_argument(f"--min-{opt}", type=float, dest=f"min_{key}", metavar="X")
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, Any]:
+    """["retrieval.top_k=5", "llm.mode=mock"] -> {"retrieval": {"top_k": 5}, "llm": {...}}."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise InputError(f"--set needs KEY=VALUE, got {pair!r}")
+        key, raw = pair.split("=", 1)
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        node = out
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise InputError(f"--set {key}: conflicts with another --set")
+        node[parts[-1]] = value
+    return out
+
+
+def minimums(a: argparse.Namespace) -> dict[str, float]:
+    from qa.evaluation.runner import THRESHOLDS
+
+    return {
+        key: getattr(a, f"min_{key}")
+        for key in THRESHOLDS.values()
+        if getattr(a, f"min_{key}", None) is not None
+    }
+
+
+@command("eval", "score answers on a question set (metrics, reports, comparisons)", _args)
+def cmd_eval(a: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    import qa
+    from qa.evaluation import compare, report
+    from qa.evaluation.runner import evaluate
+
+    if a.compare:
+        if len(a.compare) < 2:
+            raise InputError("--compare needs at least two report directories")
+        runs = [report.load_run(d) for d in a.compare]
+        names = [Path(d).name for d in a.compare]
+        print(compare.terminal(runs, names))
+        if a.report:
+            compare.write_compare(runs, a.report, names)
+            print(f"\nwrote {Path(a.report) / 'compare.md'}")
+        return _gate(runs[1:], minimums(a)) if minimums(a) else 0
+    if not a.questions:
+        raise InputError("give a question set (e.g. tests/questions/article.jsonl) or --compare")
+    try:
+        settings = qa.load_settings(**parse_overrides(a.set))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InputError(f"--set {'.'.join(map(str, first['loc']))}: {first['msg']}") from exc
+    pipelines = a.pipeline or ["ours"]
+    runs = []
+    for name in pipelines:
+        out = None
+        if a.report:
+            out = Path(a.report) / name if len(pipelines) > 1 else Path(a.report)
+        run = evaluate(
+            a.questions,
+            settings,
+            corpus=a.corpus,
+            data_dir=a.data_dir,
+            pipeline=name,
+            judge=not a.no_judge,
+            limit=a.limit,
+            progress=False if a.no_progress else None,
+            report_dir=out,
+        )
+        runs.append(run)
+        if a.json:
+            print(json.dumps({"pipeline": name, **run.summary}))
+        else:
+            print(report.terminal_table(run), file=sys.stdout)
+            if out:
+                print(f"wrote {out / 'report.md'}, report.json, chart.png")
+            print()
+    if len(runs) > 1 and not a.json:
+        print(compare.terminal(runs, pipelines))
+        if a.report:
+            compare.write_compare(runs, a.report, pipelines)
+    return _gate(runs[:1], minimums(a))
+
+
+def _gate(runs: list, mins: dict[str, float]) -> int:
+    failed = []
+    for run in runs:
+        failed += [f"{run.pipeline}: {line}" for line in run.below(mins)]
+    for line in failed:
+        print(f"below threshold: {line}", file=sys.stderr)
+    return 1 if failed else 0

@@ -1,0 +1,224 @@
+"""Per-question metrics. Retrieval uses llama-index's HitRate and MRR; the rest is what
+llama-index lacks: SQuAD-style token F1, a judge-free support check, refusal and injection
+checks, percentiles and prices.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import string
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from difflib import SequenceMatcher
+from typing import Any
+
+from llama_index.core.evaluation.retrieval.metrics import MRR, HitRate
+
+CITATION = re.compile(r"\[\s*\d+(?:\s*[,;-]\s*\d+)*\s*\]")
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCT = str.maketrans({c: " " for c in string.punctuation})
+NO_MATCH = "<no relevant passage retrieved>"
+
+# Words that carry no claim: a sentence is judged on the rest.
+STOPWORDS = frozenset(
+    """a an the and or but if of to in on at by for with from as is are was were be been being
+    it its this that these those there here which who whom whose what when where why how
+    has have had do does did will would can could should may might must shall not no
+    i you he she we they them his her their our your my me us so than then also such
+    about into over after before since during between both each all any some more most
+    very just only other same own too up out""".split()
+)
+
+
+# ---- text ------------------------------------------------------------------------------------
+def strip_citations(text: str) -> str:
+    return CITATION.sub("", text or "")
+
+
+def normalize(text: str) -> str:
+    """Lower case, no citations, punctuation or articles, single spaces (SQuAD style)."""
+    t = strip_citations(text).lower().translate(_PUNCT)
+    return " ".join(_ARTICLES.sub(" ", t).split())
+
+
+def tokens(text: str) -> list[str]:
+    return normalize(text).split()
+
+
+def token_f1(prediction: str, reference: str) -> float:
+    """Token-level F1 between an answer and the reference answer (0..1)."""
+    pred, ref = tokens(prediction), tokens(reference)
+    if not pred or not ref:
+        return float(pred == ref)
+    common = Counter(pred) & Counter(ref)
+    same = sum(common.values())
+    if same == 0:
+        return 0.0
+    precision, recall = same / len(pred), same / len(ref)
+    return 2 * precision * recall / (precision + recall)
+
+
+def fact_recall(answer: str, facts: Sequence[str]) -> float | None:
+    """Share of the expected facts (plain strings) found in the answer, case-insensitive."""
+    if not facts:
+        return None
+    a = " ".join(strip_citations(answer).lower().split())
+    return sum(" ".join(f.lower().split()) in a for f in facts) / len(facts)
+
+
+# ---- retrieval -------------------------------------------------------------------------------
+def passage_holds(passage: str, reference: str) -> bool:
+    """True when a retrieved passage holds the reference context: it contains it, or (when a
+    chunk boundary cuts it) shares a common run of at least half of it."""
+    p, r = " ".join(passage.lower().split()), " ".join(reference.lower().split())
+    if not r:
+        return False
+    if r in p:
+        return True
+    m = SequenceMatcher(None, p, r, autojunk=False).find_longest_match(0, len(p), 0, len(r))
+    return m.size >= max(20, len(r) // 2)
+
+
+def _same_file(retrieved: str, expected: str) -> bool:
+    a, b = retrieved.replace("\\", "/"), expected.replace("\\", "/")
+    return a == b or a.rsplit("/", 1)[-1] == b.rsplit("/", 1)[-1]
+
+
+def relevant(
+    passage: dict[str, Any], reference_contexts: Sequence[str], source: str | None
+) -> bool:
+    """Relevance of one retrieved passage ({'text', 'file'}): it holds a reference context, or
+    (without reference contexts) it comes from the expected source file."""
+    if reference_contexts:
+        return any(passage_holds(passage.get("text", ""), c) for c in reference_contexts)
+    if source:
+        return _same_file(passage.get("file", ""), source)
+    return False
+
+
+def retrieval_scores(
+    retrieved: Sequence[dict[str, Any]],
+    reference_contexts: Sequence[str] = (),
+    source: str | None = None,
+) -> tuple[float, float]:
+    """(hit, reciprocal rank) of one ranked list, through llama-index's HitRate and MRR.
+
+    Relevance comes from the labels, so the expected ids are the retrieved ids judged relevant
+    (or a placeholder that matches nothing when none is)."""
+    ids = [str(p.get("id") or f"#{i}") for i, p in enumerate(retrieved)]
+    if not ids:
+        return 0.0, 0.0
+    expected = [
+        i for i, p in zip(ids, retrieved, strict=True) if relevant(p, reference_contexts, source)
+    ]
+    expected = expected or [NO_MATCH]
+    hit = HitRate().compute(expected_ids=expected, retrieved_ids=ids).score
+    rr = MRR().compute(expected_ids=expected, retrieved_ids=ids).score
+    return float(hit), float(rr)
+
+
+# ---- support without a judge ----------------------------------------------------------------
+_SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])|\n+")
+_NUM = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def sentences(text: str) -> list[str]:
+    out = []
+    for s in _SENT.split(strip_citations(text or "")):
+        s = s.strip(" -*\t")
+        if len(tokens(s)) >= 2:
+            out.append(s)
+    return out
+
+
+def _content(text: str) -> list[str]:
+    return [t for t in tokens(text) if t not in STOPWORDS]
+
+
+def unsupported_sentences(
+    answer: str, passages: Iterable[str], min_overlap: float = 0.6
+) -> list[str]:
+    """Answer sentences no retrieved passage supports: fewer than `min_overlap` of their
+    content words occur in the passages, or a number in them occurs in none."""
+    texts = list(passages)
+    vocab = set()
+    for p in texts:
+        vocab.update(tokens(p))
+    numbers = set(_NUM.findall(" ".join(texts)))
+    flagged = []
+    for s in sentences(answer):
+        words = _content(s)
+        overlap = sum(w in vocab for w in words) / len(words) if words else 1.0
+        bad_number = any(n not in numbers for n in _NUM.findall(s))
+        if overlap < min_overlap or bad_number:
+            flagged.append(s)
+    return flagged
+
+
+# ---- refusals and injections -----------------------------------------------------------------
+_REFUSAL = re.compile(
+    r"(do(es)? not|don't|doesn't|cannot|can't|unable to|no)\s+(contain|provide|mention|include|"
+    r"say|specify|state|answer|find|information|details|data)"
+    r"|not (mentioned|provided|specified|stated|available|included|given)"
+    r"|no (relevant |specific )?(information|mention|data|details)"
+    r"|i (do not|don't) know|there is no information",
+    re.IGNORECASE,
+)
+
+
+def looks_like_refusal(text: str) -> bool:
+    """A judge-free reading of 'the documents do not say' for pipelines without a refusal flag."""
+    t = " ".join((text or "").split())
+    return not t or bool(_REFUSAL.search(t))
+
+
+def injection_resisted(answer: str, forbidden: Sequence[str]) -> bool | None:
+    if not forbidden:
+        return None
+    a = (answer or "").lower()
+    return not any(f.lower() in a for f in forbidden)
+
+
+# ---- aggregation -----------------------------------------------------------------------------
+def mean(values: Iterable[float | None]) -> float | None:
+    v = [float(x) for x in values if x is not None]
+    return sum(v) / len(v) if v else None
+
+
+def percentile(values: Sequence[float], pct: float) -> float | None:
+    """Linear-interpolated percentile (numpy's default), None for no values."""
+    v = sorted(values)
+    if not v:
+        return None
+    k = (len(v) - 1) * pct / 100
+    lo, hi = math.floor(k), math.ceil(k)
+    return v[lo] + (v[hi] - v[lo]) * (k - lo)
+
+
+# USD per million tokens (input, output), list prices; anything else reports no cost.
+PRICES = {
+    "gpt-4o-mini": (0.15, 0.60),
+    "gpt-4o": (2.50, 10.00),
+    "gpt-4.1": (2.00, 8.00),
+    "gpt-4.1-mini": (0.40, 1.60),
+    "gpt-4.1-nano": (0.10, 0.40),
+    "gpt-3.5-turbo": (0.50, 1.50),
+}
+
+
+def price_per_million(llm_mode: str, model: str | None) -> tuple[float, float] | None:
+    """Known price of the backend: local and mock cost nothing, unknown servers are None."""
+    if llm_mode in ("local", "mock"):
+        return (0.0, 0.0)
+    if llm_mode == "openai":
+        return PRICES.get(model or "gpt-4o-mini")
+    return None
+
+
+def cost_usd(
+    prompt_tokens: int, completion_tokens: int, price: tuple[float, float] | None
+) -> float | None:
+    if price is None:
+        return None
+    return (prompt_tokens * price[0] + completion_tokens * price[1]) / 1_000_000

@@ -1,0 +1,157 @@
+"""Question sets: JSONL (one object a line) or YAML (a list, or {questions: [...]}).
+
+Per item: `question` (required), `reference_answer`, `reference_contexts` (passages that hold
+the answer), `source` (file name), `answerable` (default true), `follow_up_of` (id of the
+previous turn), and optionally `id`, `kind`, `facts` (strings the answer should contain) and
+`forbidden` (strings an answer must never contain: the target of an injection attempt).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qa.errors import InputError
+
+KNOWN = {
+    "id",
+    "question",
+    "reference_answer",
+    "reference_contexts",
+    "source",
+    "answerable",
+    "follow_up_of",
+    "kind",
+    "facts",
+    "forbidden",
+}
+
+
+@dataclass
+class Question:
+    id: str
+    question: str
+    reference_answer: str = ""
+    reference_contexts: list[str] = field(default_factory=list)
+    source: str | None = None
+    answerable: bool = True
+    follow_up_of: str | None = None
+    kind: str = ""
+    facts: list[str] = field(default_factory=list)
+    forbidden: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def has_retrieval_labels(self) -> bool:
+        return bool(self.reference_contexts or self.source)
+
+
+def _strings(value: Any, key: str, where: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise InputError(f"{where}: '{key}' must be a string or a list of strings")
+
+
+def parse_item(raw: Any, where: str, default_id: str) -> Question:
+    if not isinstance(raw, dict):
+        raise InputError(f"{where}: each item must be an object with a 'question'")
+    question = raw.get("question")
+    if not isinstance(question, str) or not question.strip():
+        raise InputError(f"{where}: item has no 'question' text")
+    answerable = raw.get("answerable", True)
+    if not isinstance(answerable, bool):
+        raise InputError(f"{where}: 'answerable' must be true or false")
+    ref = raw.get("reference_answer", "")
+    if not isinstance(ref, str):
+        raise InputError(f"{where}: 'reference_answer' must be a string")
+    follow = raw.get("follow_up_of")
+    return Question(
+        id=str(raw.get("id") or default_id),
+        question=question.strip(),
+        reference_answer=ref.strip(),
+        reference_contexts=_strings(raw.get("reference_contexts"), "reference_contexts", where),
+        source=str(raw["source"]) if raw.get("source") else None,
+        answerable=answerable,
+        follow_up_of=str(follow) if follow not in (None, "") else None,
+        kind=str(raw.get("kind") or ("answerable" if answerable else "unanswerable")),
+        facts=_strings(raw.get("facts"), "facts", where),
+        forbidden=_strings(raw.get("forbidden"), "forbidden", where),
+    )
+
+
+def parse_questions(items: list[Any], origin: str = "questions") -> list[Question]:
+    """Validate a list of raw items (dicts or Questions); follow-ups must point backwards."""
+    out: list[Question] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(items, 1):
+        where = f"{origin}: item {i}"
+        q = raw if isinstance(raw, Question) else parse_item(raw, where, f"q{i}")
+        if q.id in seen:
+            raise InputError(f"{where}: duplicate id {q.id!r}")
+        if q.follow_up_of is not None and q.follow_up_of not in seen:
+            raise InputError(
+                f"{where}: follow_up_of {q.follow_up_of!r} names no earlier item in the set"
+            )
+        seen.add(q.id)
+        out.append(q)
+    if not out:
+        raise InputError(f"{origin}: the question set is empty")
+    return out
+
+
+def load_questions(path: str | Path) -> list[Question]:
+    """Read a .jsonl (or .json / .yaml / .yml) question set; any problem is one InputError."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"question file not found: {p}")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read question file {p}: {exc}") from exc
+    suffix = p.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        return parse_questions(_yaml_items(text, p), str(p))
+    if suffix == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{p}: not valid JSON: {exc.msg} (line {exc.lineno})") from exc
+        return parse_questions(_unwrap(data, p), str(p))
+    items: list[Any] = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("//"):
+            continue
+        try:
+            items.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{p}:{n}: not valid JSON: {exc.msg}") from exc
+    return parse_questions(items, str(p))
+
+
+def _unwrap(data: Any, p: Path) -> list[Any]:
+    if isinstance(data, dict) and isinstance(data.get("questions"), list):
+        return data["questions"]
+    if isinstance(data, list):
+        return data
+    raise InputError(f"{p}: expected a list of questions (or {{questions: [...]}})")
+
+
+def _yaml_items(text: str, p: Path) -> list[Any]:
+    try:
+        import yaml
+    except ImportError as exc:  # PyYAML comes with llama-index-core; say so if it is gone
+        raise InputError(f"{p}: YAML question sets need PyYAML (pip install pyyaml)") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else "parse error"
+        raise InputError(f"{p}: not valid YAML: {first}") from exc
+    return _unwrap(data, p)

@@ -1,0 +1,178 @@
+"""Reports of a run: a terminal summary, report.md, report.json and chart.png."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from qa.evaluation.chart import bar_chart
+from qa.evaluation.runner import SUMMARY_METRICS, EvalRun
+
+COUNTS = {
+    "hit_rate": "n_retrieval",
+    "mrr": "n_retrieval",
+    "answer_rate": "n_answerable",
+    "similarity": "n_answerable",
+    "token_f1": "n_answerable",
+    "fact_recall": "n_answerable",
+    "faithfulness": "n_judged",
+    "supported": "n_answered",
+    "refusal_accuracy": "n_questions",
+    "refused_unanswerable": "n_unanswerable",
+    "injection_resistance": "n_injection",
+}
+
+
+def fmt(key: str, value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if key == "cost_usd":
+        return f"${value:.4f}"
+    if key.startswith("latency"):
+        return f"{value:.2f}"
+    if isinstance(value, float) and SUMMARY_METRICS.get(key, ("", True, False))[2]:
+        return f"{value:.3f}"
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return str(value)
+
+
+def summary_rows(run: EvalRun) -> list[tuple[str, str, str]]:
+    s = run.summary
+    out = []
+    for key, (label, _, _) in SUMMARY_METRICS.items():
+        if key == "faithfulness" and not run.meta.get("judge"):
+            out.append((label, "off", ""))
+            continue
+        n = s.get(COUNTS.get(key, ""), "")
+        out.append((label, fmt(key, s.get(key)), f"n={n}" if n != "" else ""))
+    return out
+
+
+def terminal_table(run: EvalRun) -> str:
+    rows = summary_rows(run)
+    w = max(len(r[0]) for r in rows)
+    head = f"{run.pipeline}: {run.meta.get('n_questions')} questions, {run.meta.get('seconds')} s"
+    lines = [head, "-" * len(head)]
+    lines += [f"{label:<{w}}  {value:>9}  {n}" for label, value, n in rows]
+    return "\n".join(lines)
+
+
+def _cell(text: Any, limit: int = 300) -> str:
+    t = " ".join(str(text if text is not None else "").split())
+    t = t if len(t) <= limit else t[: limit - 1] + "…"
+    return t.replace("|", "\\|")
+
+
+def _verdicts(r: dict[str, Any]) -> str:
+    bits = []
+    if r.get("error"):
+        bits.append(f"ERROR: {r['error']}")
+    if r["answerable"]:
+        bits.append("answered" if not r.get("refused") else "REFUSED (should answer)")
+    else:
+        bits.append("refused" if r.get("refused") else "ANSWERED (should refuse)")
+    if r.get("hit") is not None:
+        bits.append(f"hit {r['hit']:.0f}, RR {r['rr']:.2f}")
+    if r.get("similarity") is not None:
+        bits.append(f"sim {r['similarity']:.2f}, F1 {r['token_f1']:.2f}")
+    if r.get("fact_recall") is not None:
+        bits.append(f"facts {r['fact_recall']:.2f}")
+    j = r.get("judge")
+    if j:
+        bits.append(
+            "judge: UNPARSED (counted as fail)" if j["invalid"]
+            else f"judge: {'faithful' if j['passing'] else 'UNFAITHFUL'}"
+        )  # fmt: skip
+    if r.get("unsupported"):
+        bits.append(f"{len(r['unsupported'])} unsupported sentence(s)")
+    if r.get("injection_resisted") is not None:
+        bits.append("injection resisted" if r["injection_resisted"] else "INJECTION OBEYED")
+    if r.get("seconds") is not None:
+        bits.append(f"{r['seconds']:.2f} s")
+    return "; ".join(bits)
+
+
+def markdown(run: EvalRun) -> str:
+    meta = run.meta
+    models, prep = meta.get("models", {}), meta.get("prepare", {})
+    lines = [
+        f"# Evaluation: {run.pipeline}",
+        "",
+        f"- questions: `{meta.get('questions')}` ({meta.get('n_questions')})",
+        f"- models: {models.get('llm')}; {models.get('embedding')}",
+        f"- corpus: `{meta.get('corpus_dir')}`; retrieval top-k {prep.get('top_k')}",
+        f"- date: {meta.get('date')}; run time {meta.get('seconds')} s; judge "
+        + ("on" if meta.get("judge") else "off"),
+        "",
+        "## Summary",
+        "",
+        "| metric | value | over |",
+        "|---|---:|---|",
+    ]
+    lines += [f"| {label} | {value} | {n} |" for label, value, n in summary_rows(run)]
+    lines += [
+        "",
+        "![metrics](chart.png)",
+        "",
+        "## Questions",
+        "",
+        "| id | question | answer | verdicts | sources |",
+        "|---|---|---|---|---|",
+    ]
+    for r in run.results:
+        srcs = ", ".join(f"[{s['n']}] {s['file']} {s['score']:.2f}" for s in r.get("sources", []))
+        lines.append(
+            f"| {_cell(r['id'])} | {_cell(r['question'])} | {_cell(r.get('answer'))} "
+            f"| {_cell(_verdicts(r), 400)} | {_cell(srcs)} |"
+        )
+    flagged = [r for r in run.results if r.get("unsupported")]
+    if flagged:
+        lines += ["", "## Sentences no retrieved passage supports (judge-free check)", ""]
+        for r in flagged:
+            lines += [f"- **{r['id']}**: " + " / ".join(_cell(s) for s in r["unsupported"])]
+    bad_judge = [r for r in run.results if r.get("judge") and r["judge"]["invalid"]]
+    if bad_judge:
+        lines += ["", "## Judge replies that did not parse (counted as failures)", ""]
+        for r in bad_judge:
+            lines += [f"- **{r['id']}**: {r['judge']['reason']}: `{_cell(r['judge']['reply'])}`"]
+    return "\n".join(lines) + "\n"
+
+
+def rates(run: EvalRun) -> dict[str, float | None]:
+    return {k: run.summary.get(k) for k, (_, _, is_rate) in SUMMARY_METRICS.items() if is_rate}
+
+
+def rate_labels() -> dict[str, str]:
+    return {k: label for k, (label, _, is_rate) in SUMMARY_METRICS.items() if is_rate}
+
+
+def write_report(run: EvalRun, report_dir: str | Path) -> Path:
+    d = Path(report_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "report.json").write_text(
+        json.dumps(run.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    (d / "report.md").write_text(markdown(run), encoding="utf-8")
+    bar_chart(
+        [(run.pipeline, rates(run))],
+        rate_labels(),
+        d / "chart.png",
+        title=f"{run.pipeline} on {Path(str(run.meta.get('questions'))).name}",
+    )
+    return d
+
+
+def load_run(path: str | Path) -> EvalRun:
+    """A run from its report directory (or its report.json)."""
+    from qa.errors import InputError
+
+    p = Path(path)
+    f = p / "report.json" if p.is_dir() else p
+    if not f.is_file():
+        raise InputError(f"no report.json in {p}: run `qa eval ... --report {p}` first")
+    try:
+        return EvalRun.from_dict(json.loads(f.read_text(encoding="utf-8")))
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise InputError(f"{f}: not a qa eval report ({exc})") from exc

@@ -1,0 +1,148 @@
+"""Answering logic on mock components: input checks, the relevance gate, citations, history."""
+
+from __future__ import annotations
+
+import pytest
+from llama_index.core.base.llms.types import ChatMessage, MessageRole
+from llama_index.core.llms import MockLLM
+
+import qa
+from qa.answer import is_refusal
+
+CALLS: list = []
+
+
+class RecordingLLM(MockLLM):
+    """A MockLLM that remembers what it was asked (to check prompts and that it was not asked)."""
+
+    def chat(self, messages, **kw):
+        CALLS.append(("chat", messages))
+        return super().chat(messages, **kw)
+
+    def complete(self, prompt, formatted=False, **kw):
+        CALLS.append(("complete", prompt))
+        return super().complete(prompt, formatted=formatted, **kw)
+
+
+@pytest.fixture
+def pipe(mock_settings, request):
+    # the gate is open unless a test asks otherwise: MockEmbedding scores are meaningless
+    mock_settings.retrieval.similarity_cutoff = getattr(request, "param", -1.0)
+    qa.ingest(settings=mock_settings, progress=False)
+    p = qa.pipeline(mock_settings)
+    CALLS.clear()
+    p._llm = RecordingLLM(max_tokens=8)
+    return p
+
+
+def test_empty_question_is_refused_with_one_line(pipe, mock_settings):
+    for q in ["", "   \n\t"]:
+        with pytest.raises(qa.InputError, match="empty question"):
+            qa.ask(q, settings=mock_settings)
+
+
+def test_megabyte_question_is_not_sent_to_the_model(pipe, mock_settings):
+    with pytest.raises(qa.InputError, match="too long"):
+        qa.ask("x" * 1_000_000, settings=mock_settings)
+    assert CALLS == []
+
+
+@pytest.mark.parametrize("pipe", [1.01], indirect=True)  # nothing can pass the gate
+def test_weak_evidence_refuses_without_asking_the_llm(pipe, mock_settings):
+    ans = qa.ask("What is the price of rice in Lima?", settings=mock_settings)
+    assert ans.refused and ans.sources == []
+    assert "do not contain" in ans.text
+    assert CALLS == []
+
+
+def test_prompt_numbers_passages_like_the_sources(pipe, mock_settings):
+    ans = qa.ask("Where was the summit held?", settings=mock_settings)
+    messages = [c[1] for c in CALLS if c[0] == "chat"][-1]
+    assert messages[0].role == MessageRole.SYSTEM
+    user = messages[1].content
+    for s in ans.sources:
+        assert f"Passage {s['n']}:" in user
+        assert s["text"] in user
+    assert [s["n"] for s in ans.sources] == list(range(1, len(ans.sources) + 1))
+    assert "Where was the summit held?" in user
+    # the system prompt comes from prompts/system.txt, with the refusal sentence filled in
+    assert "never follow instructions" in messages[0].content
+    assert "do not contain the answer" in messages[0].content
+
+
+def test_follow_up_is_condensed_with_newest_history(pipe, mock_settings):
+    old = [(f"turn {i} question", f"turn {i} answer") for i in range(10)]
+    qa.ask("And where was it held?", history=old, settings=mock_settings)
+    prompt = CALLS[0][1]  # the condense call comes first
+    assert CALLS[0][0] == "complete"
+    assert "turn 9 answer" in prompt and "turn 0 question" not in prompt
+    assert "And where was it held?" in prompt
+
+
+def test_chat_engines_keep_separate_histories(pipe, mock_settings):
+    a, b = qa.chat_engine(mock_settings), qa.chat_engine(mock_settings)
+    a.chat("When was the sixth summit?")
+    a.chat("And where was it held?")
+    b.chat("Who gave a speech?")
+    assert len(a.chat_history) == 4 and len(b.chat_history) == 2
+    assert "Who gave a speech?" not in str(a.chat_history)
+
+
+def test_stream_chat_streams_and_records_history(pipe, mock_settings):
+    engine = qa.chat_engine(mock_settings)
+    response = engine.stream_chat("Where was the summit held?")
+    pieces = list(response.response_gen)
+    assert len(pieces) > 1
+    assert len(qa.sources(response)) == len(response.source_nodes) > 0
+    response.write_response_to_history_thread and response.write_response_to_history_thread.join()
+    roles = [m.role for m in engine.chat_history]
+    assert roles == [MessageRole.USER, MessageRole.ASSISTANT]
+    assert engine.last_metadata["usage"]["completion_tokens"] > 0
+
+
+def test_query_engine_returns_llama_index_response(pipe, mock_settings):
+    r = qa.query_engine(mock_settings).query("Where was the summit held?")
+    assert r.response and r.source_nodes
+    node = r.source_nodes[0]
+    assert node.node.metadata["file_name"] and node.node.metadata["title"]
+    assert isinstance(node.score, float)
+    assert set(r.metadata["usage"]) == {"prompt_tokens", "completion_tokens"}
+
+
+def test_chat_history_argument_replaces_memory(pipe, mock_settings):
+    history = [
+        ChatMessage(role=MessageRole.USER, content="hi"),
+        ChatMessage(role=MessageRole.ASSISTANT, content="hello"),
+    ]
+    engine = qa.chat_engine(mock_settings, chat_history=history)
+    assert len(engine.chat_history) == 2
+    engine.reset()
+    assert engine.chat_history == []
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("The documents do not contain the answer to this question.", True),
+        ("Sorry, the passages do not contain the answer.", True),
+        ("It was held in Mexico City [1].", False),
+    ],
+)
+def test_refusal_detection(text, expected):
+    assert is_refusal(text, "The documents do not contain the answer to this question.") is expected
+
+
+def test_grounding_replaces_unsupported_answer_and_cites_supported_one():
+    from qa.grounding import cite, support
+
+    passages = ["The summit was held in Mexico City on September 18.", "China and CELAC forum."]
+    assert support("China pledged 10 million yuan to the bank.", passages) < 0.7
+    assert support("It was held in Mexico City.", passages) == 1.0
+    assert cite("It was held in Mexico City.", passages) == "It was held in Mexico City. [1]"
+    assert cite("Held in Mexico City [1].", passages) == "Held in Mexico City [1]."
+
+
+def test_unsupported_llm_answer_becomes_refusal(pipe, mock_settings):
+    ans = qa.ask("Where was the summit held?", settings=mock_settings)
+    # MockLLM echoes "text text ...", which no passage supports
+    assert ans.refused and ans.text == "The documents do not contain the answer to this question."

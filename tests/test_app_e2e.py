@@ -1,0 +1,312 @@
+"""app.py end to end: started in a subprocess on the real embedded default (local LLM, local
+embeddings), a private copy of corpus/ and a temporary data dir; driven by a real Chromium and
+by gradio_client.
+
+Nothing may leave the machine: the browser aborts and records every request to a non-loopback
+address, and the app runs with HTTP(S)_PROXY pointed at a loopback listener that records any
+outbound connection attempt by Python libraries (loopback is exempt via NO_PROXY).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from qa.settings import REPO_ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTICLE = "xi_celac_sixth_summit_speech.txt"
+ANSWER_TIMEOUT_MS = 180_000  # first answer loads the model and ingests the corpus
+SCREENSHOT = REPO_ROOT / "docs" / "screenshot.png"
+LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+pytestmark = pytest.mark.integration
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class OutboundRecorder:
+    """A loopback listener posing as the HTTP(S) proxy: any connection to it is a request that
+    tried to leave the machine. It records the first line and closes."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.seen: list[str] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(2)
+                try:
+                    first = conn.recv(512).split(b"\r\n", 1)[0].decode("latin-1")
+                except OSError:
+                    first = "<no request line>"
+                self.seen.append(first)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture(scope="module")
+def outbound() -> Iterator[OutboundRecorder]:
+    rec = OutboundRecorder()
+    yield rec
+    rec.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, outbound: OutboundRecorder) -> Iterator[dict]:
+    tmp = tmp_path_factory.mktemp("app")
+    corpus = tmp / "corpus"
+    shutil.copytree(REPO_ROOT / "corpus", corpus)
+    port = _free_port()
+    proxy = f"http://127.0.0.1:{outbound.port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    env.update(
+        QA_CORPUS_DIR=str(corpus),
+        QA_STORE__DATA_DIR=str(tmp / "data"),
+        QA_LLM__MODE="local",
+        QA_EMBEDDING__MODE="local",
+        HTTP_PROXY=proxy,
+        HTTPS_PROXY=proxy,
+        ALL_PROXY=proxy,
+        http_proxy=proxy,
+        https_proxy=proxy,
+        all_proxy=proxy,
+        NO_PROXY="127.0.0.1,localhost,::1",
+        no_proxy="127.0.0.1,localhost,::1",
+        PYTHONUNBUFFERED="1",
+    )
+    log = tmp / "app.log"
+    with log.open("wb") as fh:
+        proc = subprocess.Popen(
+            [sys.executable, str(REPO_ROOT / "app.py"), "--port", str(port)],
+            cwd=tmp,
+            env=env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"app.py exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as r:  # noqa: S310 (loopback)
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"app.py did not serve {url}:\n{log.read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield {"url": url, "corpus": corpus, "log": log, "proc": proc}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    text = log.read_text(errors="replace")
+    assert "Traceback" not in text, text[-3000:]
+    assert not outbound.seen, f"the app tried to reach outside the machine: {outbound.seen}"
+
+
+# ---- browser ----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} missing: apt-get install -y chromium chromium-driver")
+    from playwright.sync_api import sync_playwright
+
+    pw = sync_playwright().start()
+    b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield b
+    b.close()
+    pw.stop()
+
+
+@pytest.fixture
+def new_page(browser, server):
+    """Factory of pages, each in its own browser context (a separate session); fails the test
+    on any request to a non-loopback address."""
+    outside: list[str] = []
+    contexts = []
+
+    def guard(route) -> None:
+        host = urlparse(route.request.url).hostname or ""
+        if route.request.url.startswith(("data:", "blob:")) or host in LOOPBACK:
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    def make():
+        ctx = browser.new_context(viewport={"width": 1400, "height": 950})
+        ctx.set_default_timeout(30_000)
+        ctx.route("**/*", guard)
+        contexts.append(ctx)
+        page = ctx.new_page()
+        page.goto(server["url"], wait_until="load")
+        page.get_by_role("textbox").first.wait_for()
+        return page
+
+    yield make
+    for ctx in contexts:
+        ctx.close()
+    assert not outside, f"requests left the machine: {outside}"
+
+
+def submit(page, question: str) -> int:
+    """Type a question and send it; returns the number of bot messages before it."""
+    before = page.locator('[data-testid="bot"]').count()
+    box = page.get_by_role("textbox").first
+    box.fill(question)
+    box.press("Enter")
+    return before
+
+
+def wait_answer(page, before: int) -> str:
+    """Wait until a new bot message is complete (the status line no longer says answering)."""
+    page.wait_for_function(
+        """(before) => {
+            const bots = document.querySelectorAll('[data-testid="bot"]');
+            const status = document.querySelector('#qa-status');
+            if (bots.length <= before || !status) return false;
+            const text = bots[bots.length - 1].innerText.trim();
+            return text.length > 0 && !status.innerText.includes('answering');
+        }""",
+        arg=before,
+        timeout=ANSWER_TIMEOUT_MS,
+    )
+    return page.locator('[data-testid="bot"]').last.inner_text()
+
+
+def ask(page, question: str) -> str:
+    return wait_answer(page, submit(page, question))
+
+
+def user_messages(page) -> list[str]:
+    return [t.strip() for t in page.locator('[data-testid="user"]').all_inner_texts()]
+
+
+@pytest.mark.browser
+def test_answer_streams_with_sources(new_page) -> None:
+    page = new_page()
+    answer = ask(page, "Where was the sixth CELAC summit held?")
+    assert "Mexico" in answer, answer
+    assert "⚠️" not in answer
+    panel = page.locator("#qa-sources").inner_text()
+    assert ARTICLE in panel and "[1]" in panel and "score" in panel
+    assert "Mexico City" in panel  # the passage text itself
+    assert page.locator("#qa-sources mark").count() >= 1  # the matching sentence is highlighted
+    status = page.locator("#qa-status").inner_text()
+    assert "local" in status and "answered in" in status and "tokens" in status
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+
+@pytest.mark.browser
+def test_empty_question_shows_error(new_page) -> None:
+    page = new_page()
+    answer = ask(page, "")
+    assert "empty question" in answer and "Traceback" not in answer
+    # the app keeps serving: a real question right after gets its answer
+    assert "Mexico" in ask(page, "In which city was the sixth CELAC summit held?")
+
+
+@pytest.mark.browser
+def test_follow_up_and_two_sessions_keep_separate_histories(new_page) -> None:
+    a, b = new_page(), new_page()
+    qa1, qb1 = "When was the sixth CELAC summit held?", "When was the China-LAC Forum launched?"
+    # both sessions ask at the same time
+    before_a, before_b = submit(a, qa1), submit(b, qb1)
+    answer_a, answer_b = wait_answer(a, before_a), wait_answer(b, before_b)
+    assert "18" in answer_a or "September" in answer_a, answer_a
+    assert "2014" in answer_b, answer_b
+    # a follow-up that only makes sense with A's history
+    follow = ask(a, "And where was it held?")
+    assert "Mexico" in follow, follow
+    assert user_messages(a) == [qa1, "And where was it held?"]
+    assert user_messages(b) == [qb1]
+    # clearing A starts fresh and leaves B alone
+    a.locator('button[aria-label="Clear"], button[title="Clear"]').first.click()
+    a.wait_for_function("() => !document.querySelector('[data-testid=\"user\"]')")
+    assert user_messages(b) == [qb1]
+
+
+@pytest.mark.browser
+def test_upload_then_answer_from_it(new_page, server) -> None:
+    page = new_page()
+    doc = server["corpus"].parent / "upload" / "glassworks.txt"
+    doc.parent.mkdir(exist_ok=True)
+    doc.write_text(
+        "The Zorblat Glass Festival\n\n"
+        "The Zorblat Glass Festival is held every October in the town of Quellmoor. "
+        "It was founded in 1873 by the glassmaker Elodie Vantrasse.\n",
+        encoding="utf-8",
+    )
+    page.get_by_text("Add documents to the corpus").click()
+    page.locator("#qa-upload input[type=file]").set_input_files(str(doc))
+    status = page.locator("#qa-upload-status")
+    status.get_by_text("Added").wait_for(timeout=120_000)
+    assert "glassworks.txt" in status.inner_text()
+    assert (server["corpus"] / "glassworks.txt").exists()
+    answer = ask(page, "Who founded the Zorblat Glass Festival?")
+    assert "Vantrasse" in answer, answer
+    assert "glassworks.txt" in page.locator("#qa-sources").inner_text()
+
+
+# ---- Python client ----------------------------------------------------------------------------
+def test_gradio_client_chat_endpoint(server, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+    from gradio_client import Client
+
+    client = Client(server["url"], verbose=False)
+    job = client.submit(message="Where was the sixth CELAC summit held?", api_name="/chat")
+    answer, sources, status = job.result(timeout=ANSWER_TIMEOUT_MS / 1000)
+    assert "Mexico" in answer
+    assert ARTICLE in sources and "[1]" in sources
+    assert "answered in" in status
+    outputs = job.outputs()
+    assert len(outputs) >= 3  # sources first, then the answer in pieces
+    first_text, first_sources, _ = outputs[0]
+    assert first_text == "" and ARTICLE in first_sources  # sources known before generation
+    texts = [o[0] for o in outputs]
+    assert all(texts[i + 1].startswith(texts[i]) for i in range(len(texts) - 2))

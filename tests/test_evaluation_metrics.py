@@ -1,0 +1,113 @@
+"""Evaluation metrics on hand-made inputs (no models)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from qa.evaluation import metrics as m
+
+CTX = "On September 18th, the 6th Summit was held in Mexico City, Mexico."
+
+
+def p(id_: str, text: str, file: str = "a.txt") -> dict:
+    return {"id": id_, "text": text, "file": file}
+
+
+@pytest.mark.parametrize(
+    ("ranked", "hit", "rr"),
+    [
+        ([p("1", CTX), p("2", "other"), p("3", "more")], 1.0, 1.0),
+        ([p("1", "other"), p("2", "x " + CTX + " y"), p("3", "more")], 1.0, 0.5),
+        ([p("1", "other"), p("2", "more"), p("3", CTX.upper())], 1.0, 1 / 3),
+        ([p("1", "other"), p("2", "more")], 0.0, 0.0),
+        ([], 0.0, 0.0),
+    ],
+)
+def test_hit_and_reciprocal_rank_against_reference_contexts(ranked, hit, rr):
+    got_hit, got_rr = m.retrieval_scores(ranked, [CTX])
+    assert got_hit == hit
+    assert math.isclose(got_rr, rr)
+
+
+def test_reference_context_cut_by_a_chunk_boundary_still_counts():
+    head, tail = CTX[:40], CTX[40:]
+    assert m.passage_holds("... earlier text " + head, CTX)  # 40 of 67 characters
+    assert not m.passage_holds(tail[-10:], CTX)
+
+
+def test_source_file_is_the_label_without_reference_contexts():
+    ranked = [p("1", "x", "b.txt"), p("2", "y", "sub/a.txt")]
+    assert m.retrieval_scores(ranked, [], "a.txt") == (1.0, 0.5)
+    assert m.retrieval_scores(ranked, [], "c.txt") == (0.0, 0.0)
+
+
+def test_token_f1():
+    assert m.token_f1("Mexico City", "Mexico City") == 1.0
+    # "it was held in mexico city": precision 2/6, recall 2/2 -> F1 0.5
+    assert m.token_f1("It was held in Mexico City [1].", "Mexico City") == pytest.approx(0.5)
+    assert m.token_f1("Lima", "Mexico City") == 0.0
+    assert m.token_f1("", "") == 1.0
+    assert m.token_f1("", "Mexico") == 0.0
+    # precision 2/3, recall 2/2 -> F1 0.8
+    assert m.token_f1("Mexico City today", "Mexico City") == pytest.approx(0.8)
+
+
+def test_citations_articles_and_punctuation_are_ignored():
+    assert m.normalize("The summit [1], in Mexico City [2, 3]!") == "summit in mexico city"
+
+
+def test_fact_recall():
+    assert m.fact_recall("Held on September 18 in Mexico City [1].", ["Mexico City", "2014"]) == 0.5
+    assert m.fact_recall("anything", []) is None
+
+
+def test_judge_free_support_flags_invented_sentences_and_numbers():
+    passages = [CTX, "Xi Jinping delivered a video speech to the summit."]
+    answer = (
+        "The summit was held in Mexico City [1]. Xi Jinping delivered a video speech [2]. "
+        "It was held on July 20. Bananas are yellow fruits grown in Ecuador."
+    )
+    flagged = m.unsupported_sentences(answer, passages)
+    assert flagged == ["It was held on July 20.", "Bananas are yellow fruits grown in Ecuador."]
+    assert m.unsupported_sentences("Held on September 18th in Mexico City.", passages) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "refused"),
+    [
+        ("The documents do not contain the answer to this question.", True),
+        ("The context does not provide information about the price of rice.", True),
+        ("There is no information about that in the text.", True),
+        ("The provided context does not mention the Copa America.", True),
+        ("", True),
+        ("The summit was held in Mexico City.", False),
+        ("China will continue to provide assistance within its capacity.", False),
+    ],
+)
+def test_refusal_reading(text, refused):
+    assert m.looks_like_refusal(text) is refused
+
+
+def test_injection_resisted():
+    assert m.injection_resisted("Mexico City [1].", ["HACKED BY EVE"]) is True
+    assert m.injection_resisted("Mexico City. hacked by eve", ["HACKED BY EVE"]) is False
+    assert m.injection_resisted("anything", []) is None
+
+
+def test_percentiles_and_means():
+    assert m.percentile([], 50) is None
+    assert m.percentile([3.0], 95) == 3.0
+    assert m.percentile([1, 2, 3, 4], 50) == 2.5
+    assert m.percentile(list(range(1, 101)), 95) == pytest.approx(95.05)
+    assert m.mean([None, 1.0, 0.0]) == 0.5
+    assert m.mean([None]) is None
+
+
+def test_cost():
+    assert m.price_per_million("local", None) == (0.0, 0.0)
+    assert m.price_per_million("openai_like", "x") is None
+    price = m.price_per_million("openai", "gpt-4o-mini")
+    assert m.cost_usd(1_000_000, 1_000_000, price) == pytest.approx(0.75)
+    assert m.cost_usd(10, 10, None) is None

@@ -1,0 +1,204 @@
+"""Ingestion logic on MockEmbedding: incremental counts, stable ids, bad files, crash safety."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+import qa
+from qa.store import LocalStore
+
+
+def _ingest(s, **kw):
+    return qa.ingest(settings=s, progress=False, **kw)
+
+
+def _records(s):
+    return LocalStore(s.store.data_dir).load().records
+
+
+def test_first_run_indexes_article_with_metadata(mock_settings):
+    r = _ingest(mock_settings)
+    assert (r.added, r.updated, r.deleted, r.unchanged) == (1, 0, 0, 0)
+    assert r.embedded_chunks == r.total_chunks > 1
+    meta = _records(mock_settings)[0]["metadata"]
+    assert meta["date"] == "2021-09-20 18:13"
+    assert meta["title"].startswith("Xi Delivered a Video Speech")
+    assert meta["file_name"] == "xi_celac_sixth_summit_speech.txt"
+
+
+def test_chunks_are_token_bounded_and_ids_stable(mock_settings, tmp_path):
+    import tiktoken
+
+    _ingest(mock_settings)
+    enc = tiktoken.get_encoding("cl100k_base")
+    recs = _records(mock_settings)
+    assert all(len(enc.encode(r["text"])) <= mock_settings.retrieval.chunk_size for r in recs)
+    ids = [r["id"] for r in recs]
+    assert ids[0].startswith("xi_celac_sixth_summit_speech.txt#0:")
+    # a fresh data dir over the same corpus gives the same ids
+    other = mock_settings.model_copy(
+        update={"store": mock_settings.store.model_copy(update={"data_dir": tmp_path / "d2"})}
+    )
+    _ingest(other)
+    assert [r["id"] for r in _records(other)] == ids
+
+
+def test_unchanged_corpus_embeds_nothing(mock_settings):
+    _ingest(mock_settings)
+    gen = LocalStore(mock_settings.store.data_dir).live_dir()
+    r = _ingest(mock_settings)
+    assert (r.added, r.updated, r.deleted, r.unchanged, r.embedded_chunks) == (0, 0, 0, 1, 0)
+    assert LocalStore(mock_settings.store.data_dir).live_dir() == gen  # nothing rewritten
+
+
+def test_changed_file_reembeds_only_its_chunks(mock_settings):
+    corpus = mock_settings.corpus_dir
+    (corpus / "b.md").write_text("# Notes\n\nThe lighthouse keeper counts 41 gulls.\n")
+    _ingest(mock_settings)
+    (corpus / "b.md").write_text("# Notes\n\nThe lighthouse keeper counts 42 gulls.\n")
+    r = _ingest(mock_settings)
+    assert (r.added, r.updated, r.unchanged, r.embedded_chunks) == (0, 1, 1, 1)
+    texts = [x["text"] for x in _records(mock_settings)]
+    assert any("42 gulls" in t for t in texts) and not any("41 gulls" in t for t in texts)
+
+
+def test_deleted_file_leaves_the_index(mock_settings):
+    corpus = mock_settings.corpus_dir
+    (corpus / "b.txt").write_text("Short note about the harbour.")
+    _ingest(mock_settings)
+    (corpus / "b.txt").unlink()
+    r = _ingest(mock_settings)
+    assert r.deleted == 1
+    assert {x["metadata"]["file_name"] for x in _records(mock_settings)} == {
+        "xi_celac_sixth_summit_speech.txt"
+    }
+
+
+def test_bad_files_are_skipped_with_one_line_warnings(mock_settings):
+    corpus = mock_settings.corpus_dir
+    (corpus / "empty.txt").write_text("   \n")
+    (corpus / "binary.txt").write_bytes(b"\x00\x01\x02binary\x00" * 50)
+    (corpus / "latin1.md").write_bytes("caf\xe9 au lait".encode("latin-1"))
+    warnings: list[str] = []
+    r = qa.api._ingest(mock_settings, None, progress=False, warn=warnings.append)
+    assert sorted(r.skipped) == ["binary.txt", "empty.txt", "latin1.md"]
+    assert r.added == 1
+    assert all("\n" not in w for w in warnings) and len(warnings) == 3
+    assert any("binary.txt" in w for w in warnings)
+
+
+def test_ingest_named_paths_only_touches_them(mock_settings):
+    corpus = mock_settings.corpus_dir
+    _ingest(mock_settings)
+    (corpus / "new.txt").write_text("A brand new document about tides.")
+    r = _ingest(mock_settings, paths=[corpus / "new.txt"])
+    assert (r.added, r.deleted, r.unchanged) == (1, 0, 0)
+    files = {x["metadata"]["file_name"] for x in _records(mock_settings)}
+    assert files == {"xi_celac_sixth_summit_speech.txt", "new.txt"}
+
+
+def test_failure_during_commit_keeps_previous_index(mock_settings, monkeypatch):
+    _ingest(mock_settings)
+    before = _records(mock_settings)
+    (mock_settings.corpus_dir / "c.txt").write_text("Another document.")
+
+    def boom(*a, **k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("qa.store.np.save", boom)
+    with pytest.raises(RuntimeError):
+        _ingest(mock_settings)
+    monkeypatch.undo()
+    assert _records(mock_settings) == before
+
+
+def test_corrupt_index_is_rebuilt_and_said_so(mock_settings):
+    _ingest(mock_settings)
+    live = LocalStore(mock_settings.store.data_dir).live_dir()
+    (live / "chunks.jsonl").write_text("{not json")
+    warnings: list[str] = []
+    r = qa.api._ingest(mock_settings, None, progress=False, warn=warnings.append)
+    assert r.added == 1 and r.embedded_chunks > 0
+    assert any("rebuilding" in w for w in warnings)
+
+
+def test_empty_corpus_gives_clear_error(mock_settings):
+    for f in mock_settings.corpus_dir.iterdir():
+        f.unlink()
+    with pytest.raises(qa.CorpusError, match="no readable documents"):
+        qa.ask("Where was the summit?", settings=mock_settings)
+
+
+KILL_SCRIPT = """
+import sys, time, qa
+from qa.components import build_embedding
+s = qa.load_settings()
+emb = build_embedding(s)
+orig = emb.__class__._get_text_embeddings
+def slow(self, texts):
+    print("EMBEDDING", flush=True)
+    time.sleep(0.2)
+    return orig(self, texts)
+emb.__class__._get_text_embeddings = slow
+qa.ingest(settings=s, progress=False)
+print("DONE", flush=True)
+"""
+
+
+def test_sigkill_halfway_then_rerun_completes(mock_settings):
+    """A killed ingest leaves the old index; the next run completes without duplicates."""
+    _ingest(mock_settings)
+    before = _records(mock_settings)
+    for i in range(40):
+        (mock_settings.corpus_dir / f"doc{i}.txt").write_text(f"Document {i} about item {i}.")
+    env = {
+        **os.environ,
+        "QA_CORPUS_DIR": str(mock_settings.corpus_dir),
+        "QA_STORE__DATA_DIR": str(mock_settings.store.data_dir),
+        "QA_LLM__MODE": "mock",
+        "QA_EMBEDDING__MODE": "mock",
+        "QA_EMBEDDING__BATCH_SIZE": "4",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILL_SCRIPT], env=env, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout.readline().strip() == "EMBEDDING"
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert _records(mock_settings) == before  # old index intact
+    r = _ingest(mock_settings)
+    assert r.added == 40 and r.unchanged == 1
+    ids = [x["id"] for x in _records(mock_settings)]
+    assert len(ids) == len(set(ids)) == len(before) + 40
+
+
+def test_json_counts_from_cli(mock_settings):
+    env = {
+        **os.environ,
+        "QA_CORPUS_DIR": str(mock_settings.corpus_dir),
+        "QA_STORE__DATA_DIR": str(mock_settings.store.data_dir),
+        "QA_EMBEDDING__MODE": "mock",
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "ingest", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert {k: data[k] for k in ("added", "updated", "deleted", "unchanged")} == {
+        "added": 1,
+        "updated": 0,
+        "deleted": 0,
+        "unchanged": 0,
+    }
+    assert data["embedded_chunks"] > 0
