@@ -25,7 +25,7 @@ from qa.components import build_embedding, build_llm
 from qa.errors import InputError
 from qa.grounding import cite, support
 from qa.ingest import ingest, load_index, require_nonempty
-from qa.retrieval import VectorRetriever
+from qa.retrieval import CorpusRetriever
 from qa.settings import Settings
 from qa.store import LocalStore
 
@@ -93,7 +93,7 @@ class Pipeline:
         self.embed = build_embedding(settings)
         self._llm = None
         self._gen: str | None = None
-        self._retriever: VectorRetriever | None = None
+        self._retriever: CorpusRetriever | None = None
         self._lock = threading.Lock()
         self._enc = tiktoken.get_encoding(ENCODING)
 
@@ -117,7 +117,7 @@ class Pipeline:
         return q
 
     # ---- retrieval ------------------------------------------------------------------------
-    def retriever(self) -> VectorRetriever:
+    def retriever(self) -> CorpusRetriever:
         with self._lock:
             live = self.store.live_dir()
             if self._retriever is None or live is None or live.name != self._gen:
@@ -126,7 +126,8 @@ class Pipeline:
                     ingest(self.settings)
                     data = load_index(self.store)
                 data = require_nonempty(data, self.settings.corpus_dir)
-                self._retriever = VectorRetriever(data, self.embed, self.settings.retrieval.top_k)
+                r = self.settings.retrieval
+                self._retriever = CorpusRetriever(data, self.embed, r.top_k, r.mode)
                 live = self.store.live_dir()
                 self._gen = live.name if live else None
             return self._retriever

@@ -16,6 +16,7 @@ import numpy as np
 from tqdm import tqdm
 
 from qa import chunking, corpus
+from qa.bm25 import BM25Index
 from qa.components import build_embedding
 from qa.errors import CorpusError
 from qa.settings import Settings
@@ -180,7 +181,8 @@ def ingest(
             records=[old.records[i] for i in keep_rows] + new_records,
             vectors=np.vstack(parts) if parts else np.zeros((0, 0), dtype=np.float32),
         )
-        store.commit(data)
+        texts = [r["text"] for r in data.records]
+        store.commit(data, extras=lambda d: BM25Index.build(texts).save(d) if texts else None)
         report.total_chunks = len(data.records)
     return report
 

@@ -67,6 +67,7 @@ class StoreSettings(BaseModel):
 
 
 class RetrievalSettings(BaseModel):
+    mode: Literal["vector", "bm25", "hybrid"] = "vector"
     chunk_size: int = 128  # tokens (tiktoken cl100k); MiniLM must see <= 256 word pieces
     chunk_overlap: int = 16
     top_k: int = 3

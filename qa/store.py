@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +34,7 @@ class IndexData:
     manifest: dict[str, Any] = field(default_factory=lambda: {"format": FORMAT, "files": {}})
     records: list[dict[str, Any]] = field(default_factory=list)
     vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    path: Path | None = None  # the generation directory it was loaded from
 
     @property
     def files(self) -> dict[str, dict[str, Any]]:
@@ -76,10 +77,11 @@ class LocalStore:
             raise CorruptIndex(
                 f"index at {gen} has {vectors.shape[0]} vectors, {len(records)} chunks"
             )
-        return IndexData(manifest=manifest, records=records, vectors=vectors)
+        return IndexData(manifest=manifest, records=records, vectors=vectors, path=gen)
 
-    def commit(self, data: IndexData) -> Path:
-        """Write data as a new generation and make it live atomically; drop older generations."""
+    def commit(self, data: IndexData, extras: Callable[[Path], None] | None = None) -> Path:
+        """Write data (and whatever `extras` writes into the new directory) as a new generation,
+        make it live atomically, drop older generations."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         gen = self.data_dir / f"gen-{time.time_ns()}"
         tmp = gen.with_name(gen.name + ".tmp")
@@ -91,6 +93,8 @@ class LocalStore:
                 f.write(json.dumps(rec, ensure_ascii=False) + "\n")
         np.save(tmp / "vectors.npy", data.vectors.astype(np.float32), allow_pickle=False)
         (tmp / "manifest.json").write_text(json.dumps(data.manifest, indent=1))
+        if extras is not None:
+            extras(tmp)
         for name in ("chunks.jsonl", "vectors.npy", "manifest.json"):
             _fsync(tmp / name)
         os.replace(tmp, gen)
@@ -100,6 +104,7 @@ class LocalStore:
         os.replace(pointer, self._current)
         _fsync(self.data_dir)
         self._collect(keep=gen.name)
+        data.path = gen
         return gen
 
     def _collect(self, keep: str) -> None:
