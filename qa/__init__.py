@@ -7,6 +7,8 @@ Public API (everything a door may use):
     chat_engine(chat_history=None)     llama-index chat engine with its own history
     ask(question, history=None)        one answer as plain data (text, sources, usage, seconds)
     describe()                         which LLM / embedding / store are answering
+    save_upload(settings, name, data)  checked, safely named copy of a file into the corpus
+    evaluate(questions, ...)           score answers against a question set
     QAError and subclasses             one-line errors for any door to show
 """
 
@@ -18,6 +20,7 @@ from qa.api import (
     ask,
     chat_engine,
     describe,
+    evaluate,
     ingest,
     pipeline,
     query_engine,
@@ -26,6 +29,7 @@ from qa.api import (
 )
 from qa.errors import BackendError, ConfigError, CorpusError, InputError, QAError
 from qa.settings import Settings, load_settings
+from qa.uploads import save_upload
 
 __all__ = [
     "Answer",
@@ -38,10 +42,12 @@ __all__ = [
     "ask",
     "chat_engine",
     "describe",
+    "evaluate",
     "ingest",
     "load_settings",
     "pipeline",
     "query_engine",
+    "save_upload",
     "sources",
     "stream_ask",
 ]

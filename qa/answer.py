@@ -156,10 +156,19 @@ class Pipeline:
         return "\n\n".join(parts)
 
     def condense(self, question: str, history: list[ChatMessage]) -> str:
-        """A standalone question from a follow-up and the newest turns of the conversation."""
+        """A standalone question from a follow-up and the newest turns of the conversation.
+
+        `template` (default) appends the newest user questions through prompts/followup.txt: the
+        0.5B local model rewrote "And where was it held?" into "How was the summit held?", while
+        it answers the templated form correctly. `llm` asks the LLM with prompts/condense.txt,
+        for larger models."""
         turns = [m for m in history if m.role in (MessageRole.USER, MessageRole.ASSISTANT)]
         if not turns:
             return question
+        if self.settings.llm.condense == "template":
+            asked = [m.content or "" for m in turns if m.role == MessageRole.USER]
+            previous = "; ".join(q.strip() for q in asked[-2:] if q.strip())
+            return self.prompt("followup", question=question, previous=previous)
         text = "\n".join(f"{m.role.value}: {m.content}" for m in turns[-HISTORY_TURNS:])
         prompt = self.prompt("condense", history=text, question=question)
         out = guard(lambda: self.llm.complete(prompt).text, self.settings)

@@ -132,3 +132,10 @@ def stream_ask(
         answer.seconds = timer.seconds
 
     return srcs, deltas(), answer
+
+
+def evaluate(*args: Any, **kwargs: Any) -> Any:
+    """Score answers against a question set (see qa.evaluation.evaluate); imported on use."""
+    from qa.evaluation import evaluate as _evaluate
+
+    return _evaluate(*args, **kwargs)

@@ -29,6 +29,8 @@ def apply() -> None:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     os.environ.setdefault("DO_NOT_TRACK", "1")
+    # onnxruntime otherwise tries to send usage events to Microsoft (seen by a test's proxy)
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     cache = _tiktoken_cache()
     if cache:
         os.environ["TIKTOKEN_CACHE_DIR"] = cache

@@ -7,17 +7,31 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _split_list(v: Any) -> Any:
+    """Accept a comma-separated string or a JSON list as well as a list (handy in env vars)."""
+    if isinstance(v, str):
+        import json
+
+        return (
+            json.loads(v)
+            if v.strip().startswith("[")
+            else [k.strip() for k in v.split(",") if k.strip()]
+        )
+    return v
 
 
 class OpenAISettings(BaseModel):
@@ -49,6 +63,7 @@ class LLMSettings(BaseModel):
     model_path: Path | None = None  # local: use this GGUF instead of the packaged one
     models_dir: Path = REPO_ROOT / ".qa" / "models"  # where the packaged GGUF is assembled
     seed: int = 0
+    condense: Literal["template", "llm"] = "template"  # how follow-ups become standalone
 
 
 class EmbeddingSettings(BaseModel):
@@ -83,8 +98,33 @@ class RetrievalSettings(BaseModel):
 class UISettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 7860
-    auth: list[str] = Field(default_factory=list)  # "user:password" pairs turn on login
+    # "user:password" pairs turn on login; env: QA_UI__AUTH="ann:pw1,bob:pw2"
+    auth: Annotated[list[str], NoDecode] = Field(default_factory=list, repr=False)
     max_upload_mb: int = 10
+
+    @field_validator("auth", mode="before")
+    @classmethod
+    def _split_auth(cls, v: Any) -> Any:
+        return _split_list(v)
+
+
+class ServerSettings(BaseModel):
+    """The HTTP API (`qa serve`)."""
+
+    # required off loopback; env: QA_SERVER__API_KEYS="key1,key2"
+    api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list, repr=False)
+    max_body_kb: int = 256
+    request_timeout: float = 120.0
+    queue_size: int = 16
+    concurrency: int | None = None  # None: 1 for local/mock models, 4 for servers
+    retry_after: int = 5
+    model_id: str = "corpus-qa"
+    mount_ui: bool = True
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, v: Any) -> Any:
+        return _split_list(v)
 
 
 class Settings(BaseSettings):
@@ -105,6 +145,7 @@ class Settings(BaseSettings):
     store: StoreSettings = Field(default_factory=StoreSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     ui: UISettings = Field(default_factory=UISettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -123,6 +164,8 @@ class Settings(BaseSettings):
         data = self.model_dump(mode="json")
         data["openai"]["api_key"] = "***" if self.openai.key() else None
         data["store"]["postgres_url"] = _mask_url(self.store.postgres_url)
+        data["server"]["api_keys"] = ["***" for _ in self.server.api_keys]
+        data["ui"]["auth"] = [a.split(":", 1)[0] + ":***" for a in self.ui.auth]
         return data
 
 
@@ -149,4 +192,16 @@ def _mask_url(url: SecretStr | None) -> str | None:
 
 def load_settings(**overrides: Any) -> Settings:
     """Settings from env and qa.toml, with keyword overrides (nested dicts per section)."""
-    return Settings(**overrides)
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    from qa.errors import ConfigError
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"])
+        raise ConfigError(f"invalid setting {where}: {first['msg']}") from exc
+    except (SettingsError, ValueError) as exc:
+        raise ConfigError(f"invalid settings: {exc}") from exc

@@ -71,8 +71,9 @@ def test_prompt_numbers_passages_like_the_sources(pipe, mock_settings):
 
 
 def test_follow_up_is_condensed_with_newest_history(pipe, mock_settings):
+    pipe.settings.llm.condense = "llm"  # the same object the pipeline holds
     old = [(f"turn {i} question", f"turn {i} answer") for i in range(10)]
-    qa.ask("And where was it held?", history=old, settings=mock_settings)
+    pipe.prepare("And where was it held?", qa.api._history(old))
     prompt = CALLS[0][1]  # the condense call comes first
     assert CALLS[0][0] == "complete"
     assert "turn 9 answer" in prompt and "turn 0 question" not in prompt
@@ -146,3 +147,12 @@ def test_unsupported_llm_answer_becomes_refusal(pipe, mock_settings):
     ans = qa.ask("Where was the summit held?", settings=mock_settings)
     # MockLLM echoes "text text ...", which no passage supports
     assert ans.refused and ans.text == "The documents do not contain the answer to this question."
+
+
+def test_template_condense_names_the_newest_questions(pipe, mock_settings):
+    history = [("Who spoke?", "Xi."), ("When was the sixth summit?", "On September 18.")]
+    ans = qa.ask("And where was it held?", history=history, settings=mock_settings)
+    assert ans.search_query == (
+        "And where was it held? (follow-up to: Who spoke?; When was the sixth summit?)"
+    )
+    assert all(c[0] == "chat" for c in CALLS[:1])  # no LLM call to condense

@@ -92,11 +92,15 @@ def test_defaults_listen_on_loopback() -> None:
     assert kw["share"] is False
 
 
-def _chat_fn(demo):
+def _endpoint(demo, name: str):
     for fn in demo.fns.values():
-        if fn.api_name == "chat":
+        if fn.api_name == name:
             return fn.fn
-    raise AssertionError("no /chat endpoint")
+    raise AssertionError(f"no /{name} endpoint")
+
+
+def _chat_fn(demo):
+    return _endpoint(demo, "chat")
 
 
 def test_build_app_has_chat_and_upload_endpoints(mock_settings: qa.Settings) -> None:
@@ -139,3 +143,78 @@ def test_main_rejects_bad_auth(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     monkeypatch.setenv("QA_UI__AUTH", '["broken"]')
     monkeypatch.setenv("QA_STORE__DATA_DIR", str(tmp_path))
     assert app.main(["--port", "0"]) == qa.ConfigError.exit_code
+
+
+def test_login_from_settings(mock_settings: qa.Settings) -> None:
+    """ui.auth turns on Gradio's login: the app's config is refused until one logs in."""
+    import socket
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+    from http.cookiejar import CookieJar
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    s = mock_settings.model_copy(
+        update={"ui": mock_settings.ui.model_copy(update={"auth": ["ana:secret"], "port": port})}
+    )
+    demo = app.build_app(s)
+    demo.launch(**app.launch_kwargs(s), prevent_thread_lock=True, quiet=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        with pytest.raises(urllib.error.HTTPError) as exc:
+            urllib.request.urlopen(f"{base}/config", timeout=10)  # noqa: S310 (loopback)
+        assert exc.value.code == 401
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+        bad = urllib.parse.urlencode({"username": "ana", "password": "wrong"}).encode()
+        with pytest.raises(urllib.error.HTTPError):
+            opener.open(f"{base}/login", data=bad, timeout=10)
+        good = urllib.parse.urlencode({"username": "ana", "password": "secret"}).encode()
+        assert opener.open(f"{base}/login", data=good, timeout=10).status == 200
+        assert opener.open(f"{base}/config", timeout=10).status == 200
+    finally:
+        demo.close()
+
+
+def test_model_server_down_is_one_line_in_chat(mock_settings: qa.Settings) -> None:
+    import asyncio
+    import socket
+
+    with socket.socket() as sock:  # a free port: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    s = mock_settings.model_copy(
+        update={
+            "llm": mock_settings.llm.model_copy(
+                update={"mode": "openai_like", "timeout": 2.0, "max_retries": 0}
+            ),
+            "openai": mock_settings.openai.model_copy(
+                update={"api_base": f"http://127.0.0.1:{port}/v1", "api_key": "dummy"}
+            ),
+        }
+    )
+    respond = _chat_fn(app.build_app(s))
+
+    async def run() -> list[tuple]:
+        return [out async for out in respond("Where was the sixth CELAC summit held?", [])]
+
+    last = asyncio.run(run())[-1]
+    text, status = last[0], last[3]
+    assert text.startswith("⚠️") and "\n" not in text and "Traceback" not in text
+    assert "error" in status
+
+
+def test_upload_handler_saves_indexes_and_reports(mock_settings: qa.Settings, tmp_path) -> None:
+    upload = _endpoint(app.build_app(mock_settings), "upload")
+    good = tmp_path / "in" / "glass.txt"
+    bad = tmp_path / "in" / "tool.exe"
+    good.parent.mkdir()
+    good.write_text("The Zorblat Glass Festival is held in Quellmoor.\n", encoding="utf-8")
+    bad.write_bytes(b"MZ\x90\x00binary")
+    cleared, report = upload([str(good), str(bad)])
+    assert cleared is None
+    assert "Added glass.txt" in report and "tool.exe: cannot index" in report
+    assert (mock_settings.corpus_dir / "glass.txt").exists()
+    answer = qa.ask("Where is the Zorblat Glass Festival held?", settings=mock_settings)
+    assert any(src["file"] == "glass.txt" for src in answer.sources)

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from test_server import client, serving
 
 from qa.server import ServerSettings, create_app
+from tests.test_server import client, serving
 
 pytestmark = pytest.mark.integration
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import importlib.util
 import logging
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -467,8 +468,14 @@ def _mount_ui(app: FastAPI, s: qa.Settings, host: str) -> None:
         import gradio
 
         auth = [tuple(pair.split(":", 1)) for pair in s.ui.auth if ":" in pair] or None
+        css = getattr(sys.modules.get(build_app.__module__), "CSS", None)
         gradio.mount_gradio_app(
-            app, build_app(s), path="/", auth=auth, max_file_size=f"{s.ui.max_upload_mb}mb"
+            app,
+            build_app(s),
+            path="/",
+            auth=auth,
+            max_file_size=f"{s.ui.max_upload_mb}mb",
+            css=css,
         )
     except Exception as exc:  # the API keeps working without the browser chat
         log.warning("browser chat not mounted: %s", one_line(exc))

@@ -5,10 +5,11 @@
 `POST /v1/chat/completions` (plain and streamed) answers:
 - a condense prompt (it contains "Last user message:") with that message, as the standalone
   question;
-- anything else with `STUB[ref-...] w1 w2 ... END`, listing every `ref-N` tag found in the
-  last user message, so a caller can check that an answer belongs to its own conversation and
-  arrived complete. `--delay` seconds pass between streamed words (`slow-N` in the message:
-  N milliseconds instead).
+- anything else with `STUB[ref-...] <the first --words words of the passages> END`, listing
+  every `ref-N` tag found in the last user message, so a caller can check that an answer
+  belongs to its own conversation and arrived complete (the echoed words keep the answer
+  grounded in the passages, as corpus-qa's support check wants).
+`--delay` seconds pass between streamed words (`slow-N` in the message: N ms instead).
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ def reply_for(messages: list[dict[str, Any]], words: int) -> str:
     if condense:
         return condense.group(1).strip()
     refs = sorted(set(REF.findall(text)))
-    return f"STUB[{','.join(refs)}] " + " ".join(f"w{i}" for i in range(words)) + " END"
+    passages = text.split("Passages:", 1)[-1].split("Question:", 1)[0]
+    echo = [w for w in passages.split() if w.isalnum()][:words] or ["answer"]
+    return f"STUB[{','.join(refs)}] " + " ".join(echo) + " END"
 
 
 def build(words: int = 40, delay: float = 0.0) -> FastAPI:
