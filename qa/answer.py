@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import tiktoken
+from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
@@ -93,7 +94,7 @@ class Pipeline:
         self.embed = build_embedding(settings)
         self._llm = None
         self._gen: str | None = None
-        self._retriever: CorpusRetriever | None = None
+        self._retriever: BaseRetriever | None = None
         self._lock = threading.Lock()
         self._enc = tiktoken.get_encoding(ENCODING)
 
@@ -117,8 +118,10 @@ class Pipeline:
         return q
 
     # ---- retrieval ------------------------------------------------------------------------
-    def retriever(self) -> CorpusRetriever:
+    def retriever(self) -> BaseRetriever:
         with self._lock:
+            if self.settings.store.mode == "postgres":
+                return self._pg_retriever()
             live = self.store.live_dir()
             if self._retriever is None or live is None or live.name != self._gen:
                 data = load_index(self.store)
@@ -131,6 +134,19 @@ class Pipeline:
                 live = self.store.live_dir()
                 self._gen = live.name if live else None
             return self._retriever
+
+    def _pg_retriever(self) -> BaseRetriever:
+        """Vector retrieval in PostgreSQL (HNSW); always live, so nothing to reload."""
+        if self._retriever is None:
+            from qa.pg_store import PgStore
+
+            pg = PgStore(self.settings)
+            if not pg.exists() or pg.count() == 0:
+                ingest(self.settings)
+            if pg.count() == 0:
+                require_nonempty(None, self.settings.corpus_dir)
+            self._retriever = pg.retriever(self.embed, self.settings.retrieval.top_k)
+        return self._retriever
 
     def retrieve(self, query: str) -> list[NodeWithScore]:
         return self.retriever().retrieve(QueryBundle(query))

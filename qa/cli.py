@@ -31,11 +31,17 @@ def command(name: str, help_: str, args: Callable[[argparse.ArgumentParser], Non
 def _ingest_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="*", help="files or folders (default: the corpus folder)")
     p.add_argument("--json", action="store_true", help="print the counts as JSON")
+    p.add_argument(
+        "--store",
+        choices=["local", "postgres"],
+        help="index into this store (postgres: moves an existing local index there)",
+    )
 
 
 @command("ingest", "index the corpus (incremental)", _ingest_args)
 def cmd_ingest(a: argparse.Namespace) -> int:
-    report = qa.ingest(a.paths or None, progress=None if not a.json else False)
+    settings = qa.load_settings(**({"store": {"mode": a.store}} if a.store else {}))
+    report = qa.ingest(a.paths or None, settings=settings, progress=None if not a.json else False)
     if report.total_chunks == 0:
         print("warning: the corpus has no readable documents yet", file=sys.stderr)
     if a.json:

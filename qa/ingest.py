@@ -39,6 +39,7 @@ class IngestReport:
     embedded_chunks: int = 0
     total_chunks: int = 0
     rebuilt: bool = False
+    moved_from_local: int = 0  # chunks copied from the local index into PostgreSQL
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -81,6 +82,79 @@ def load_index(store: LocalStore, warn: Warn = _stderr) -> IndexData | None:
         return None
 
 
+@dataclass
+class _Plan:
+    """What one ingest changes, whatever the store: the new manifest, the chunks to embed and
+    the old chunk ids that leave the index."""
+
+    files: dict[str, dict] = field(default_factory=dict)
+    kept: set[str] = field(default_factory=set)  # files whose old chunks stay as they are
+    records: list[dict] = field(default_factory=list)
+    deleted_ids: list[str] = field(default_factory=list)
+
+
+def _plan(
+    s: Settings,
+    old_files: dict[str, dict],
+    paths: Iterable[Path] | None,
+    report: IngestReport,
+    warn: Warn,
+) -> _Plan:
+    plan = _Plan()
+    files, prefixes = _targets(s, paths)
+    seen = {rel for _, rel in files}
+    for rel, info in old_files.items():
+        covered = any(rel == p or rel.startswith(p) for p in prefixes)
+        if covered and rel not in seen:
+            report.deleted += 1
+            plan.deleted_ids += info.get("chunks", [])
+        elif not covered:
+            plan.files[rel] = info
+            plan.kept.add(rel)
+    for path, rel in files:
+        prior = old_files.get(rel)
+        try:
+            sha = corpus.file_hash(path)
+        except OSError as exc:
+            warn(f"{rel}: cannot be read ({exc.strerror}), skipped")
+            report.skipped.append(rel)
+            continue
+        if prior and prior["sha256"] == sha:
+            report.unchanged += 1
+            plan.files[rel] = prior
+            plan.kept.add(rel)
+            continue
+        if prior:
+            plan.deleted_ids += prior.get("chunks", [])
+        try:
+            doc = corpus.read(path, rel)
+        except corpus.UnreadableFile as exc:
+            warn(str(exc))
+            report.skipped.append(rel)
+            report.deleted += bool(prior)
+            continue
+        nodes = chunking.split(doc, s.retrieval.chunk_size, s.retrieval.chunk_overlap)
+        report.updated += bool(prior)
+        report.added += not prior
+        plan.files[rel] = {
+            "sha256": sha,
+            "title": doc.metadata.get("title"),
+            "date": doc.metadata.get("date"),
+            "chunks": [n.node_id for n in nodes],
+        }
+        plan.records += [
+            {
+                "id": n.node_id,
+                "text": n.text,
+                "metadata": n.metadata,
+                "start": n.start_char_idx,
+                "end": n.end_char_idx,
+            }
+            for n in nodes
+        ]
+    return plan
+
+
 def ingest(
     settings: Settings,
     paths: Iterable[Path] | None = None,
@@ -88,102 +162,84 @@ def ingest(
     warn: Warn = _stderr,
 ) -> IngestReport:
     """Sync the index with the corpus (or with the given files/folders) and commit it."""
+    if settings.store.mode == "postgres":
+        return _ingest_postgres(settings, paths, progress, warn)
     s = settings
     store = LocalStore(s.store.data_dir)
     embed = build_embedding(s)
     report = IngestReport()
     with store.lock():
         old = load_index(store, warn)
-        report.rebuilt = old is None and store.live_dir() is None and bool(paths) is False
+        report.rebuilt = old is None and not paths
         signature = _signature(s, embed.model_name)
         if old is not None and old.manifest.get("signature") != signature:
             old = None  # other chunking or embedding model: every file is re-embedded
         old = old or IndexData()
-        files, prefixes = _targets(s, paths)
-        seen = {rel for _, rel in files}
-
-        keep_rows: list[int] = []
-        new_records: list[dict] = []
-        new_texts: list[str] = []
-        manifest_files: dict[str, dict] = {}
-        rows_by_file: dict[str, list[int]] = {}
-        for i, rec in enumerate(old.records):
-            rows_by_file.setdefault(rec["metadata"]["file_name"], []).append(i)
-
-        for rel, info in old.files.items():
-            covered = any(rel == p or rel.startswith(p) for p in prefixes)
-            if covered and rel not in seen:
-                report.deleted += 1
-            elif not covered:
-                manifest_files[rel] = info
-                keep_rows += rows_by_file.get(rel, [])
-
-        for path, rel in files:
-            prior = old.files.get(rel)
-            try:
-                sha = corpus.file_hash(path)
-            except OSError as exc:
-                warn(f"{rel}: cannot be read ({exc.strerror}), skipped")
-                report.skipped.append(rel)
-                continue
-            if prior and prior["sha256"] == sha:
-                report.unchanged += 1
-                manifest_files[rel] = prior
-                keep_rows += rows_by_file.get(rel, [])
-                continue
-            try:
-                doc = corpus.read(path, rel)
-            except corpus.UnreadableFile as exc:
-                warn(str(exc))
-                report.skipped.append(rel)
-                if prior:
-                    report.deleted += 1
-                continue
-            nodes = chunking.split(doc, s.retrieval.chunk_size, s.retrieval.chunk_overlap)
-            if prior:
-                report.updated += 1
-            else:
-                report.added += 1
-            manifest_files[rel] = {
-                "sha256": sha,
-                "title": doc.metadata.get("title"),
-                "date": doc.metadata.get("date"),
-                "chunks": [n.node_id for n in nodes],
-            }
-            for n in nodes:
-                new_records.append(
-                    {
-                        "id": n.node_id,
-                        "text": n.text,
-                        "metadata": n.metadata,
-                        "start": n.start_char_idx,
-                        "end": n.end_char_idx,
-                    }
-                )
-                new_texts.append(n.text)
-
-        changed = (
-            report.added
-            or report.updated
-            or report.deleted
-            or old.manifest.get("signature") != signature
-        )
-        if not changed and store.exists():
+        plan = _plan(s, old.files, paths, report, warn)
+        if not (report.added or report.updated or report.deleted) and store.exists():
             report.total_chunks = len(old.records)
             return report
-
-        vectors = _embed(embed, new_texts, s.embedding.batch_size, progress)
-        report.embedded_chunks = len(new_texts)
-        kept = old.vectors[keep_rows] if keep_rows else None
-        parts = [v for v in (kept, vectors) if v is not None and len(v)]
+        vectors = _embed(embed, [r["text"] for r in plan.records], s.embedding.batch_size, progress)
+        report.embedded_chunks = len(plan.records)
+        keep_rows = [
+            i for i, r in enumerate(old.records) if r["metadata"]["file_name"] in plan.kept
+        ]
+        parts = [
+            v
+            for v in (old.vectors[keep_rows] if keep_rows else None, vectors)
+            if v is not None and len(v)
+        ]
         data = IndexData(
-            manifest={"signature": signature, "files": manifest_files},
-            records=[old.records[i] for i in keep_rows] + new_records,
+            manifest={"signature": signature, "files": plan.files},
+            records=[old.records[i] for i in keep_rows] + plan.records,
             vectors=np.vstack(parts) if parts else np.zeros((0, 0), dtype=np.float32),
         )
         texts = [r["text"] for r in data.records]
         store.commit(data, extras=lambda d: BM25Index.build(texts).save(d) if texts else None)
         report.total_chunks = len(data.records)
+    return report
+
+
+def _ingest_postgres(
+    s: Settings, paths: Iterable[Path] | None, progress: bool | None, warn: Warn
+) -> IngestReport:
+    """The same sync against PostgreSQL + pgvector: one transaction per ingest.
+
+    When the PostgreSQL index is empty and the local index was built with the same chunking and
+    embedding model, its vectors are moved over instead of embedding everything again."""
+    from qa.pg_store import PgStore
+
+    embed = build_embedding(s)
+    pg = PgStore(s)
+    report = IngestReport()
+    signature = _signature(s, embed.model_name)
+    with pg.lock():
+        manifest = pg.manifest()
+        replace = manifest.get("signature") != signature
+        if replace or not pg.exists():
+            local = load_index(LocalStore(s.store.data_dir), warn)
+            if local is not None and local.records and local.manifest.get("signature") == signature:
+                pg.apply(signature, local.files, local.records, local.vectors, replace=True)
+                report.moved_from_local = len(local.records)
+                manifest, replace = pg.manifest(), False
+        old_files = {} if replace else manifest.get("files", {})
+        report.rebuilt = replace
+        plan = _plan(s, old_files, paths, report, warn)
+        changed = report.added or report.updated or report.deleted
+        if changed or replace or not pg.exists():
+            vectors = _embed(
+                embed, [r["text"] for r in plan.records], s.embedding.batch_size, progress
+            )
+            report.embedded_chunks = len(plan.records)
+            pg.apply(
+                signature,
+                plan.files,
+                plan.records,
+                vectors,
+                delete_chunk_ids=plan.deleted_ids,
+                replace=replace,
+            )
+        report.total_chunks = pg.count()
     return report
 
 

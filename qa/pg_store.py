@@ -423,12 +423,14 @@ class PgStore:
     def lock(self) -> Iterator[None]:
         """One writer at a time across processes (session advisory lock, like LocalStore.lock).
 
+        Its key differs from apply()'s transaction lock, which this same process takes inside.
+
         apply() also locks for its own transaction; hold this around read-manifest -> embed ->
         apply so two ingests do not both compute a diff from the same old manifest.
         """
         try:
             conn = self.engine.connect()
-            conn.execute(sa.text("select pg_advisory_lock(:k)"), {"k": self._lock_key()})
+            conn.execute(sa.text("select pg_advisory_lock(:k)"), {"k": self._lock_key() + 1})
             conn.commit()
         except sa.exc.DBAPIError as exc:
             raise self._error(exc, "taking the ingest lock") from exc
@@ -436,7 +438,7 @@ class PgStore:
             yield
         finally:
             try:
-                conn.execute(sa.text("select pg_advisory_unlock(:k)"), {"k": self._lock_key()})
+                conn.execute(sa.text("select pg_advisory_unlock(:k)"), {"k": self._lock_key() + 1})
                 conn.commit()
             except sa.exc.DBAPIError:
                 pass  # the session is gone, and its lock with it

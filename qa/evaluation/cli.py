@@ -43,10 +43,12 @@ def _args(p: argparse.ArgumentParser) -> None:
         "--compare", nargs="+", metavar="DIR", help="show saved runs (report dirs) side by side"
     )
     p.add_argument("--no-judge", action="store_true", help="skip the LLM faithfulness judge")
-    p.add_argument("--limit", type=int, help="only the first N questions (plus their turns)")
+    p.add_argument("--limit", type=int, help="only the first N questions")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    g = p.add_argument_group("quality gate (applies to the first --pipeline)")
+    g = p.add_argument_group(
+        "quality gate (exit 1 below it; applies to the first --pipeline, or the last --compare run)"
+    )
     from qa.evaluation.runner import THRESHOLDS
 
     for opt, key in THRESHOLDS.items():
@@ -101,7 +103,7 @@ def cmd_eval(a: argparse.Namespace) -> int:
         if a.report:
             compare.write_compare(runs, a.report, names)
             print(f"\nwrote {Path(a.report) / 'compare.md'}")
-        return _gate(runs[1:], minimums(a)) if minimums(a) else 0
+        return _gate(runs[-1:], minimums(a)) if minimums(a) else 0  # gate the candidate
     if not a.questions:
         raise InputError("give a question set (e.g. tests/questions/article.jsonl) or --compare")
     try:
@@ -134,8 +136,9 @@ def cmd_eval(a: argparse.Namespace) -> int:
             if out:
                 print(f"wrote {out / 'report.md'}, report.json, chart.png")
             print()
-    if len(runs) > 1 and not a.json:
-        print(compare.terminal(runs, pipelines))
+    if len(runs) > 1:
+        if not a.json:
+            print(compare.terminal(runs, pipelines))
         if a.report:
             compare.write_compare(runs, a.report, pipelines)
     return _gate(runs[:1], minimums(a))

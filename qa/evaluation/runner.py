@@ -164,7 +164,7 @@ def evaluate(
     else:
         items, origin = parse_questions(list(questions)), "<list>"
     if limit:
-        items = _first(items, limit)
+        items = items[:limit]  # follow-ups point backwards: a prefix keeps their turns
     s = eval_settings(settings, corpus, data_dir)
     target = make_target(pipeline, s)
     run = Runner(target, judge=judge, progress=progress).run(items, origin)
@@ -173,18 +173,6 @@ def evaluate(
 
         write_report(run, report_dir)
     return run
-
-
-def _first(items: list[Question], limit: int) -> list[Question]:
-    """The first `limit` items, plus any earlier turns their follow-ups need."""
-    keep = {q.id for q in items[:limit]}
-    by_id = {q.id: q for q in items}
-    for q in items[:limit]:
-        prev = q.follow_up_of
-        while prev and prev not in keep:
-            keep.add(prev)
-            prev = by_id[prev].follow_up_of
-    return [q for q in items if q.id in keep]
 
 
 class Runner:
