@@ -83,8 +83,10 @@ class StoreSettings(BaseModel):
 
 class RetrievalSettings(BaseModel):
     mode: Literal["vector", "bm25", "hybrid"] = "vector"
-    chunk_size: int = 128  # tokens (tiktoken cl100k); MiniLM must see <= 256 word pieces
-    chunk_overlap: int = 16
+    # tokens (tiktoken cl100k; MiniLM reads <= 256 word pieces). 48/0 beat 128/16 and 64/8 on
+    # the article questions: bench/results.md, "Chunking".
+    chunk_size: int = 48
+    chunk_overlap: int = 0
     top_k: int = 3
     # Cosine similarity below which evidence counts as absent: measured on the article
     # question set (bench/results.md); answerable questions score >= 0.45, off-topic < 0.3.

@@ -161,7 +161,10 @@ def server(tmp_path_factory: pytest.TempPathFactory, outbound: OutboundRecorder)
 @pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} missing: apt-get install -y chromium chromium-driver")
+        msg = f"{CHROMIUM} missing: apt-get install -y chromium chromium-driver"
+        if os.environ.get("QA_REQUIRE_SERVICES"):  # scripts/test: a missing browser is a failure
+            pytest.fail(msg)
+        pytest.skip(msg)
     from playwright.sync_api import sync_playwright
 
     pw = sync_playwright().start()
