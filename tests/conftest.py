@@ -18,14 +18,17 @@ from qa.settings import REPO_ROOT
 ARTICLE_DIR = REPO_ROOT / "corpus"
 
 
-def make_settings(tmp: Path, llm: str = "local", embedding: str = "local", **extra) -> qa.Settings:
+def make_settings(
+    tmp: Path, llm: str | dict = "local", embedding: str | dict = "local", **extra
+) -> qa.Settings:
+    """llm / embedding: a mode name, or a whole section as a dict."""
     corpus = tmp / "corpus"
     if not corpus.exists():
         shutil.copytree(ARTICLE_DIR, corpus)
     return qa.load_settings(
         corpus_dir=corpus,
-        llm={"mode": llm, **extra.pop("llm", {})},
-        embedding={"mode": embedding, **extra.pop("embedding", {})},
+        llm=llm if isinstance(llm, dict) else {"mode": llm},
+        embedding=embedding if isinstance(embedding, dict) else {"mode": embedding},
         store={"data_dir": tmp / "data", **extra.pop("store", {})},
         **extra,
     )

@@ -48,6 +48,7 @@ def finite(summary: dict) -> None:
 
 
 def test_evaluate_on_mock_models_writes_reports(mock_settings, tmp_path):
+    mock_settings.retrieval.min_support = 0.0  # let MockLLM's filler through the grounding check
     out = tmp_path / "report"
     run = evaluate(ITEMS, mock_settings, judge=True, progress=False, report_dir=out)
     s = run.summary
