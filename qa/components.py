@@ -157,7 +157,7 @@ def _build_embedding(s: Settings) -> BaseEmbedding:
 def describe(s: Settings) -> dict[str, Any]:
     """Which models answer, for a status line (no secrets)."""
     llm = {
-        "local": "local: Qwen2.5-0.5B-Instruct Q4_K_M (llama.cpp)",
+        "local": "local: Qwen2.5-Coder-0.5B-Instruct Q4_K_M (llama.cpp)",
         "openai": f"OpenAI: {s.llm.model or DEFAULT_OPENAI_LLM}",
         "openai_like": f"server: {s.llm.model or DEFAULT_SERVER_MODEL} at {s.openai.base()}",
         "mock": "mock LLM",

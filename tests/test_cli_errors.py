@@ -12,6 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from qa.weights import FILE_NAME
+
 
 def run_qa(args, settings, stdin=None, **env):
     full = {
@@ -141,7 +143,7 @@ def test_server_refuses(mock_settings, bad_server):
 def test_corrupt_weights_file(mock_settings, tmp_path):
     bad = tmp_path / "models"
     bad.mkdir()
-    (bad / "qwen2.5-0.5b-instruct-q4_k_m.gguf").write_bytes(b"garbage")
+    (bad / FILE_NAME).write_bytes(b"garbage")
     out = run_qa(
         ["ask", "Where was the summit held?"],
         mock_settings,

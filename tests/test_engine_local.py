@@ -1,4 +1,4 @@
-"""The real embedded default end to end: local ONNX embeddings + local Qwen2.5 0.5B (llama.cpp).
+"""The real embedded default end to end: local ONNX embeddings + Qwen2.5-Coder-0.5B (llama.cpp).
 
 The pass rates asserted here were measured on this machine kind (see bench/results.md); they are
 set a little below the measurement so that the test fails when quality drops, not on noise.
