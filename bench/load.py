@@ -382,7 +382,8 @@ def write(out: Path, rows: list[dict], fault: dict | None, n: int, notes: list[s
         "# HTTP API under load (bench/load.py)",
         "",
         f"{n} concurrent streamed conversations (question + follow-up) through `qa serve` on "
-        "127.0.0.1, raw HTTP/SSE clients; `embedded` = local Qwen2.5-Coder-0.5B-Instruct GGUF + ONNX MiniLM "
+        "127.0.0.1, raw HTTP/SSE clients; `embedded` = local Qwen2.5-Coder-0.5B-Instruct GGUF "
+        "+ ONNX MiniLM "
         "(one generation slot, 16 waiting), one conversation per client; `stub` = "
         "`qa.server.stub_llm` upstream (4 slots) with the real ONNX retrieval, clients looping. "
         "Latency is per answer, request to [DONE], queue wait included. "
