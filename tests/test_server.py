@@ -433,3 +433,15 @@ def test_server_settings_from_env(monkeypatch, tmp_path: Path):
     monkeypatch.delenv("QA_SERVER__API_KEYS")
     srv = server_settings()
     assert srv.api_keys == ["t"] and srv.max_body_kb == 8 and srv.queue_size == 3
+
+
+def test_browser_chat_is_mounted_at_root_beside_the_api(mock_settings):
+    """One process serves both: the Gradio page at / and the OpenAI API under /v1."""
+    import urllib.request
+
+    app = create_app(mock_settings, ServerSettings(api_keys=[KEY]), mount_ui=True)
+    with serving(app) as base:
+        with urllib.request.urlopen(base + "/", timeout=30) as page:
+            html = page.read().decode()
+        assert page.status == 200 and "<html" in html.lower()
+        assert [m.id for m in client(base).models.list()] == ["corpus-qa"]
