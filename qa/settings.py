@@ -82,7 +82,9 @@ class StoreSettings(BaseModel):
 
 
 class RetrievalSettings(BaseModel):
-    mode: Literal["vector", "bm25", "hybrid"] = "vector"
+    # hybrid = vector + BM25 fused by reciprocal rank; measured best (bench/results.md).
+    # The PostgreSQL store runs vector retrieval whatever this says.
+    mode: Literal["vector", "bm25", "hybrid"] = "hybrid"
     # tokens (tiktoken cl100k; MiniLM reads <= 256 word pieces). 48/0 beat 128/16 and 64/8 on
     # the article questions: bench/results.md, "Chunking".
     chunk_size: int = 48
