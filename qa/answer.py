@@ -11,7 +11,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import tiktoken
@@ -81,7 +81,6 @@ class Prepared:
     nodes: list[NodeWithScore]
     messages: list[ChatMessage] | None  # None: refused without asking the LLM
     refusal: str
-    usage: dict[str, int] = field(default_factory=dict)
     unsupported: bool = False  # the LLM answered, but the passages do not back its words
 
 
@@ -209,6 +208,17 @@ class Pipeline:
     def count(self, text: str) -> int:
         return len(self._enc.encode(text))
 
+    def outcome(self, p: Prepared, text: str, timer: Timer) -> dict[str, Any]:
+        """What every door reports about a finished answer (engine metadata, qa.Answer)."""
+        return {
+            "question": p.question,
+            "search_query": p.search_query,
+            "refused": was_refused(p, text),
+            "usage": self.usage(p, text),
+            "seconds": timer.seconds,
+            "sources": [s.as_dict() for s in sources_of(p.nodes)],
+        }
+
     def usage(self, p: Prepared, answer: str) -> dict[str, int]:
         prompt_tokens = sum(self.count(m.content or "") for m in p.messages or [])
         return {"prompt_tokens": prompt_tokens, "completion_tokens": self.count(answer)}
@@ -248,8 +258,10 @@ class Pipeline:
             yield "\n\n" + self.prompt("unsupported")
         elif not raw.strip():
             yield p.refusal
-        elif final.startswith(tidy(raw)) and len(final) > len(tidy(raw)):
-            yield final[len(tidy(raw)) :]
+        else:
+            streamed = tidy(raw)
+            if final.startswith(streamed) and len(final) > len(streamed):
+                yield final[len(streamed) :]
 
 
 def tidy(text: str) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
-from qa.answer import Pipeline, Timer, sources_of, was_refused
+from qa.answer import Pipeline, Timer, sources_of
 from qa.components import describe as _describe
 from qa.engine import CorpusChatEngine, CorpusQueryEngine
 from qa.ingest import IngestReport
@@ -95,14 +95,12 @@ def ask(question: str, history: Any = None, settings: Settings | None = None) ->
     pipe = pipeline(settings)
     p = pipe.prepare(question, _history(history))
     text = pipe.generate(p)
-    return Answer(
-        text=text,
-        sources=[s.as_dict() for s in sources_of(p.nodes)],
-        refused=was_refused(p, text),
-        usage=pipe.usage(p, text),
-        seconds=timer.seconds,
-        search_query=p.search_query,
-    )
+    return _answer(text, pipe.outcome(p, text, timer))
+
+
+def _answer(text: str, outcome: dict[str, Any]) -> Answer:
+    keys = ("sources", "refused", "usage", "seconds", "search_query")
+    return Answer(text=text, **{k: outcome[k] for k in keys})
 
 
 def stream_ask(
@@ -127,9 +125,8 @@ def stream_ask(
         for d in pipe.stream(p):
             answer.text += d
             yield d
-        answer.refused = was_refused(p, answer.text)
-        answer.usage = pipe.usage(p, answer.text)
-        answer.seconds = timer.seconds
+        done = _answer(answer.text, pipe.outcome(p, answer.text, timer))
+        answer.refused, answer.usage, answer.seconds = done.refused, done.usage, done.seconds
 
     return srcs, deltas(), answer
 

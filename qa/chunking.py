@@ -14,6 +14,9 @@ from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 from qa.corpus import SourceFile
 
 ENCODING = "cl100k_base"
+# Metadata the embedding model and the LLM do not see (shared with qa.retrieval.to_node).
+EXCLUDED_EMBED_KEYS = ["file_name", "position", "date"]
+EXCLUDED_LLM_KEYS = ["position"]
 
 
 def tokenizer():
@@ -53,8 +56,8 @@ def split(doc: SourceFile, chunk_size: int, chunk_overlap: int) -> list[TextNode
             metadata=meta,
             start_char_idx=start,
             end_char_idx=cursor,
-            excluded_embed_metadata_keys=["file_name", "position", "date"],
-            excluded_llm_metadata_keys=["position"],
+            excluded_embed_metadata_keys=list(EXCLUDED_EMBED_KEYS),
+            excluded_llm_metadata_keys=list(EXCLUDED_LLM_KEYS),
         )
         node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=doc.rel)
         nodes.append(node)

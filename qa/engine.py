@@ -22,19 +22,7 @@ from llama_index.core.memory import ChatMemoryBuffer
 from llama_index.core.query_engine import CustomQueryEngine
 from pydantic import ConfigDict
 
-from qa.answer import Pipeline, Prepared, Timer, sources_of, was_refused
-
-
-def _metadata(pipe: Pipeline, p: Prepared, text: str, timer: Timer) -> dict[str, Any]:
-    refused = was_refused(p, text)
-    return {
-        "question": p.question,
-        "search_query": p.search_query,
-        "refused": refused,
-        "usage": pipe.usage(p, text),
-        "seconds": timer.seconds,
-        "sources": [s.as_dict() for s in sources_of(p.nodes)],
-    }
+from qa.answer import Pipeline, Prepared, Timer
 
 
 class CorpusQueryEngine(CustomQueryEngine):
@@ -56,13 +44,11 @@ class CorpusQueryEngine(CustomQueryEngine):
                 for delta in pipe.stream(p):
                     text += delta
                     yield delta
-                meta.update(_metadata(pipe, p, text, timer))
+                meta.update(pipe.outcome(p, text, timer))
 
             return StreamingResponse(response_gen=gen(), source_nodes=p.nodes, metadata=meta)
         text = pipe.generate(p)
-        return Response(
-            response=text, source_nodes=p.nodes, metadata=_metadata(pipe, p, text, timer)
-        )
+        return Response(response=text, source_nodes=p.nodes, metadata=pipe.outcome(p, text, timer))
 
 
 class CorpusChatEngine(BaseChatEngine):
@@ -104,7 +90,7 @@ class CorpusChatEngine(BaseChatEngine):
         p = self._prepare(message, chat_history)
         text = self._pipe.generate(p)
         self._remember(p, text)
-        self.last_metadata = _metadata(self._pipe, p, text, timer)
+        self.last_metadata = self._pipe.outcome(p, text, timer)
         return AgentChatResponse(response=text, source_nodes=p.nodes, metadata=self.last_metadata)
 
     def stream_chat(
@@ -122,7 +108,7 @@ class CorpusChatEngine(BaseChatEngine):
                     message=ChatMessage(role=MessageRole.ASSISTANT, content=text), delta=delta
                 )
             self._memory.put(ChatMessage(role=MessageRole.USER, content=p.question))
-            self.last_metadata.update(_metadata(self._pipe, p, text, timer))
+            self.last_metadata.update(self._pipe.outcome(p, text, timer))
 
         response = StreamingAgentChatResponse(chat_stream=chat_stream(), source_nodes=p.nodes)
         response.metadata = self.last_metadata  # filled when the stream ends

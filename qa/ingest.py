@@ -247,13 +247,10 @@ def _embed(embed, texts: list[str], batch: int, progress: bool | None) -> np.nda
     if not texts:
         return None
     out: list[list[float]] = []
-    show = progress if progress is not None else None
+    # progress None: a bar only on a terminal (tqdm's disable=None); True/False force it
+    disable = None if progress is None else not progress
     with tqdm(
-        total=len(texts),
-        desc="embedding",
-        unit="chunk",
-        disable=not show if show is not None else None,
-        file=sys.stderr,
+        total=len(texts), desc="embedding", unit="chunk", disable=disable, file=sys.stderr
     ) as bar:
         for i in range(0, len(texts), batch):
             out += embed.get_text_embedding_batch(texts[i : i + batch])
