@@ -23,6 +23,7 @@ from qa import prompts
 from qa.backend_errors import guard, guard_stream
 from qa.chunking import ENCODING
 from qa.components import build_embedding, build_llm
+from qa.context import expand
 from qa.errors import InputError
 from qa.grounding import cite, support
 from qa.ingest import ingest, load_index, require_nonempty
@@ -155,6 +156,11 @@ class Pipeline:
         cutoff = self.settings.retrieval.similarity_cutoff
         return [n for n in nodes if (n.score or 0.0) >= cutoff]
 
+    def assemble(self, nodes: list[NodeWithScore]) -> list[NodeWithScore]:
+        """The passages the LLM reads: hits widened by retrieval.window, merged and deduped."""
+        fetch = getattr(self.retriever(), "neighbours", None)
+        return expand(nodes, fetch, self.settings.retrieval.window)
+
     # ---- prompting ------------------------------------------------------------------------
     def context(self, nodes: list[NodeWithScore]) -> str:
         budget = self.settings.retrieval.max_context_tokens
@@ -193,7 +199,7 @@ class Pipeline:
     def prepare(self, question: str, history: list[ChatMessage] | None = None) -> Prepared:
         q = self.check_question(question)
         search = self.condense(q, history or [])
-        nodes = self.gate(self.retrieve(search))
+        nodes = self.assemble(self.gate(self.retrieve(search)))
         refusal = self.prompt("refusal")
         if not nodes:
             return Prepared(q, search, [], None, refusal)

@@ -29,8 +29,8 @@ import sqlalchemy as sa
 from llama_index.core import VectorStoreIndex
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.base.embeddings.base import BaseEmbedding
-from llama_index.core.schema import NodeWithScore, QueryBundle
-from llama_index.core.vector_stores.utils import node_to_metadata_dict
+from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_metadata_dict
 from sqlalchemy.engine import URL, Engine, make_url
 
 from qa.errors import BackendError, ConfigError
@@ -276,6 +276,30 @@ class PgStore:
 
         return self._read("counting chunks", read)
 
+    def neighbours(self, file: str, positions: list[int]) -> dict[int, TextNode]:
+        """Chunks of `file` at these positions (window expansion, qa.context): the file's
+        manifest row lists its chunk ids in order, and node_id is uniquely indexed."""
+
+        def read(conn: sa.Connection) -> dict[int, TextNode]:
+            row = conn.execute(
+                sa.text(f"select chunks from {self.files_table} where file_name = :f"),
+                {"f": file},
+            ).first()
+            order = list(row.chunks) if row else []
+            wanted = {order[p]: p for p in positions if 0 <= p < len(order)}
+            if not wanted:
+                return {}
+            rows = conn.execute(
+                sa.text(
+                    f"select node_id, text, metadata_ from {self.data_table}"
+                    " where node_id = any(:ids)"
+                ),
+                {"ids": list(wanted)},
+            )
+            return {wanted[r.node_id]: metadata_dict_to_node(r.metadata_, r.text) for r in rows}
+
+        return self._read("reading neighbouring chunks", read)
+
     def dim(self) -> int | None:
         """The embedding dimension of the stored vectors (None before the first apply)."""
         return self._read("reading the schema", self._stored_dim)
@@ -471,6 +495,9 @@ class PgRetriever(BaseRetriever):
         self._top_k = top_k
         self._inner: BaseRetriever | None = None
         self._inner_dim: int | None = None
+
+    def neighbours(self, file: str, positions: list[int]) -> dict[int, TextNode]:
+        return self._store.neighbours(file, positions)
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         dim = self._store.dim()

@@ -55,6 +55,10 @@ class CorpusRetriever(BaseRetriever):
         vecs = data.vectors.astype(np.float32)
         norms = np.linalg.norm(vecs, axis=1, keepdims=True) if len(vecs) else None
         self._vectors = vecs / np.clip(norms, 1e-12, None) if norms is not None else vecs
+        self._where = {
+            (r["metadata"].get("file_name"), r["metadata"].get("position")): i
+            for i, r in enumerate(data.records)
+        }
         self._bm25: BM25Index | None = None
         if mode != "vector" and data.records:
             has_saved = data.path is not None and (data.path / "bm25").exists()
@@ -63,6 +67,11 @@ class CorpusRetriever(BaseRetriever):
                 if has_saved
                 else BM25Index.build([r["text"] for r in data.records])
             )
+
+    def neighbours(self, file: str, positions: list[int]) -> dict[int, TextNode]:
+        """Chunks of `file` at these positions (for window expansion, qa.context)."""
+        rows = ((p, self._where.get((file, p))) for p in positions)
+        return {p: to_node(self._data.records[i]) for p, i in rows if i is not None}
 
     def _vector_rank(self, scores: np.ndarray, k: int) -> list[int]:
         k = min(k, len(scores))

@@ -90,6 +90,8 @@ class RetrievalSettings(BaseModel):
     chunk_size: int = 48
     chunk_overlap: int = 0
     top_k: int = 3
+    # Neighbouring chunks added on each side of a hit before the LLM reads it (qa/context.py).
+    window: int = Field(0, ge=0, le=8)
     # Cosine similarity below which evidence counts as absent: measured on the article
     # question set (bench/results.md); answerable questions score >= 0.45, off-topic < 0.3.
     similarity_cutoff: float = 0.35

@@ -333,3 +333,19 @@ def test_article_retrieval_matches_the_local_store(store, embed, local_settings)
         want = [(n.node.node_id, round(n.score, 4)) for n in local.retrieve(question)]
         got = [(n.node.node_id, round(n.score, 4)) for n in pg.retrieve(question)]
         assert got == want
+
+
+def test_neighbours_come_back_in_file_order(store, embed):
+    """Window expansion reads a file's chunks by position through its manifest row."""
+    manifest, records, vectors = corpus_batch(embed, SENTENCES)
+    store.apply(SIG, manifest, records, vectors)
+    got = store.neighbours("space.md", [-1, 0, 1, 2])
+    assert {p: n.get_content() for p, n in got.items()} == dict(enumerate(SENTENCES["space.md"]))
+    assert got[1].metadata["file_name"] == "space.md" and got[1].node_id == "space.md:1:1"
+    assert store.neighbours("missing.md", [0]) == {}
+    widened = qa.context.expand(
+        top(store, embed, "Where do rockets launch from?", 1),
+        store.retriever(embed, 1).neighbours,
+        1,
+    )
+    assert widened[0].node.get_content() == " ".join(SENTENCES["space.md"])

@@ -1,0 +1,106 @@
+"""Context assembly (qa/context.py): window expansion, merging and dedup, on the real stores."""
+
+from __future__ import annotations
+
+import pytest
+from llama_index.core.schema import NodeWithScore, TextNode
+
+import qa
+from qa.context import dedupe, expand
+from qa.ingest import load_index
+from qa.retrieval import CorpusRetriever
+from qa.store import LocalStore
+
+CHUNKS = {
+    "a.txt": ["Alpha one.", "Alpha two.", "Alpha three.", "Alpha four.", "Alpha five."],
+    "b.txt": ["Beta one.", "Beta two."],
+}
+
+
+def chunk(file: str, pos: int) -> TextNode:
+    text = CHUNKS[file][pos]
+    return TextNode(id_=f"{file}#{pos}", text=text, metadata={"file_name": file, "position": pos})
+
+
+def fetch(file: str, positions: list[int]) -> dict[int, TextNode]:
+    return {p: chunk(file, p) for p in positions if 0 <= p < len(CHUNKS[file])}
+
+
+def hit(file: str, pos: int, score: float) -> NodeWithScore:
+    return NodeWithScore(node=chunk(file, pos), score=score)
+
+
+def test_window_zero_keeps_the_hits():
+    hits = [hit("a.txt", 2, 0.9), hit("b.txt", 0, 0.5)]
+    assert [n.node.get_content() for n in expand(hits, fetch, 0)] == ["Alpha three.", "Beta one."]
+
+
+def test_window_adds_neighbours_and_keeps_the_hit_id_and_score():
+    out = expand([hit("a.txt", 2, 0.9)], fetch, 1)
+    assert [n.node.get_content() for n in out] == ["Alpha two. Alpha three. Alpha four."]
+    assert out[0].node.node_id == "a.txt#2" and out[0].score == 0.9
+    assert out[0].node.metadata["window"] == [1, 3]
+    assert "window" in out[0].node.excluded_llm_metadata_keys
+
+
+def test_window_stops_at_the_file_edges():
+    out = expand([hit("b.txt", 0, 0.7)], fetch, 2)
+    assert out[0].node.get_content() == "Beta one. Beta two."
+
+
+def test_touching_windows_merge_into_one_passage_with_the_best_score():
+    out = expand([hit("a.txt", 0, 0.6), hit("b.txt", 1, 0.5), hit("a.txt", 3, 0.8)], fetch, 1)
+    texts = [n.node.get_content() for n in out]
+    assert texts == [
+        "Alpha one. Alpha two. Alpha three. Alpha four. Alpha five.",
+        "Beta one. Beta two.",
+    ]
+    assert out[0].score == 0.8 and out[0].node.node_id == "a.txt#0"
+
+
+def test_overlapping_chunks_are_written_once():
+    a = TextNode(id_="x#0", text="one two three", start_char_idx=0, end_char_idx=13)
+    b = TextNode(id_="x#1", text="three four", start_char_idx=8, end_char_idx=18)
+    a.metadata = {"file_name": "x", "position": 0}
+    b.metadata = {"file_name": "x", "position": 1}
+    out = expand([NodeWithScore(node=a, score=1.0)], lambda f, ps: {0: a, 1: b}, 1)
+    assert out[0].node.get_content() == "one two three four"
+
+
+def test_dedupe_drops_text_a_better_passage_already_holds():
+    same = [
+        NodeWithScore(node=TextNode(id_="1", text="The cat sat on the mat."), score=0.9),
+        NodeWithScore(node=TextNode(id_="2", text="the  cat sat on the mat."), score=0.8),
+        NodeWithScore(node=TextNode(id_="3", text="cat sat"), score=0.7),
+        NodeWithScore(node=TextNode(id_="4", text="A dog barked."), score=0.6),
+    ]
+    assert [n.node.node_id for n in dedupe(same)] == ["1", "4"]
+
+
+def test_hits_without_a_position_pass_through():
+    free = NodeWithScore(node=TextNode(id_="free", text="No position here."), score=0.4)
+    assert expand([free], fetch, 1) == [free]
+
+
+@pytest.mark.integration
+def test_local_store_neighbours_are_the_article_chunks_in_order(local_settings):
+    data = load_index(LocalStore(local_settings.store.data_dir))
+    retriever = CorpusRetriever(data, qa.pipeline(local_settings).embed, 3)
+    file = data.records[0]["metadata"]["file_name"]
+    got = retriever.neighbours(file, [-1, 0, 1, 999])
+    assert sorted(got) == [0, 1]
+    assert [got[p].get_content() for p in (0, 1)] == [r["text"] for r in data.records[:2]]
+
+
+@pytest.mark.integration
+def test_window_reaches_the_llm_prompt(local_settings):
+    """With window=1 the passage the model reads holds the hit and the chunks around it."""
+    s = local_settings.model_copy(
+        update={"retrieval": local_settings.retrieval.model_copy(update={"window": 1})}
+    )
+    narrow = qa.pipeline(local_settings).prepare("Where was the sixth CELAC summit held?")
+    wide = qa.pipeline(s).prepare("Where was the sixth CELAC summit held?")
+    best = narrow.nodes[0].node.get_content()
+    assert best in wide.nodes[0].node.get_content()
+    assert len(wide.nodes[0].node.get_content()) > len(best)
+    assert best in wide.messages[1].content
