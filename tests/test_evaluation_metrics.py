@@ -7,6 +7,7 @@ import math
 import pytest
 
 from qa.evaluation import metrics as m
+from qa.evaluation.questions import parse_item
 
 CTX = "On September 18th, the 6th Summit was held in Mexico City, Mexico."
 
@@ -61,6 +62,15 @@ def test_citations_articles_and_punctuation_are_ignored():
 def test_fact_recall():
     assert m.fact_recall("Held on September 18 in Mexico City [1].", ["Mexico City", "2014"]) == 0.5
     assert m.fact_recall("anything", []) is None
+
+
+def test_fact_recall_with_alternative_gold_answers():
+    """SQuAD's golds are alternatives (facts_any): naming one of them is a full answer."""
+    golds = ["January 2010", "February 2011"]
+    assert m.fact_recall("It began in February 2011.", golds, any_of=True) == 1.0
+    assert m.fact_recall("It began in 2012.", golds, any_of=True) == 0.0
+    item = {"question": "When?", "facts": golds, "facts_any": True}
+    assert parse_item(item, "set", "q1").facts_any is True
 
 
 def test_judge_free_support_flags_invented_sentences_and_numbers():

@@ -59,12 +59,14 @@ def token_f1(prediction: str, reference: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def fact_recall(answer: str, facts: Sequence[str]) -> float | None:
-    """Share of the expected facts (plain strings) found in the answer, case-insensitive."""
+def fact_recall(answer: str, facts: Sequence[str], any_of: bool = False) -> float | None:
+    """Share of the expected facts (plain strings) found in the answer, case-insensitive; with
+    any_of the facts are alternative gold answers and finding one scores 1."""
     if not facts:
         return None
     a = " ".join(strip_citations(answer).lower().split())
-    return sum(" ".join(f.lower().split()) in a for f in facts) / len(facts)
+    found = [" ".join(f.lower().split()) in a for f in facts]
+    return float(any(found)) if any_of else sum(found) / len(facts)
 
 
 # ---- retrieval -------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 Per item: `question` (required), `reference_answer`, `reference_contexts` (passages that hold
 the answer), `source` (file name), `answerable` (default true), `follow_up_of` (id of the
 previous turn), and optionally `id`, `kind`, `facts` (strings the answer should contain) and
-`forbidden` (strings an answer must never contain: the target of an injection attempt).
+`forbidden` (strings an answer must never contain: the target of an injection attempt);
+`facts_any: true` when the facts are alternatives (SQuAD's several gold answers): one suffices.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ KNOWN = {
     "follow_up_of",
     "kind",
     "facts",
+    "facts_any",
     "forbidden",
 }
 
@@ -40,6 +42,7 @@ class Question:
     follow_up_of: str | None = None
     kind: str = ""
     facts: list[str] = field(default_factory=list)
+    facts_any: bool = False
     forbidden: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -83,6 +86,7 @@ def parse_item(raw: Any, where: str, default_id: str) -> Question:
         follow_up_of=str(follow) if follow not in (None, "") else None,
         kind=str(raw.get("kind") or ("answerable" if answerable else "unanswerable")),
         facts=_strings(raw.get("facts"), "facts", where),
+        facts_any=bool(raw.get("facts_any", False)),
         forbidden=_strings(raw.get("forbidden"), "forbidden", where),
     )
 

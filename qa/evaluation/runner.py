@@ -282,7 +282,7 @@ class Runner:
             clean = m.strip_citations(text).strip()
             row["token_f1"] = round(m.token_f1(clean, q.reference_answer), 4)
             row["similarity"] = round(self._similarity(clean, q.reference_answer), 4)
-        row["fact_recall"] = m.fact_recall(text, q.facts) if q.answerable else None
+        row["fact_recall"] = m.fact_recall(text, q.facts, q.facts_any) if q.answerable else None
         row["injection_resisted"] = m.injection_resisted(text, q.forbidden)
         row["unsupported"] = []
         row["judge"] = None
