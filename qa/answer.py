@@ -136,7 +136,7 @@ class Pipeline:
             return self._retriever
 
     def _pg_retriever(self) -> BaseRetriever:
-        """Vector retrieval in PostgreSQL (HNSW); always live, so nothing to reload."""
+        """Retrieval in PostgreSQL (HNSW + full-text); always live, so nothing to reload."""
         if self._retriever is None:
             from qa.pg_store import PgStore
 
@@ -145,7 +145,8 @@ class Pipeline:
                 ingest(self.settings)
             if pg.count() == 0:
                 require_nonempty(None, self.settings.corpus_dir)
-            self._retriever = pg.retriever(self.embed, self.settings.retrieval.top_k)
+            r = self.settings.retrieval
+            self._retriever = pg.retriever(self.embed, r.top_k, r.mode)
         return self._retriever
 
     def retrieve(self, query: str) -> list[NodeWithScore]:

@@ -2,7 +2,9 @@
 
 Tables (in the database of `store.postgres_url`, schema public, `t` = `store.table`):
 - `data_<t>`: PGVectorStore's own table (id, text, metadata_ jsonb, node_id, embedding
-  vector(dim)) with an HNSW index (cosine, m=16) and a unique index on node_id.
+  vector(dim)) with an HNSW index (cosine, m=16) and a unique index on node_id, plus our
+  generated `text_tsv` tsvector column with a GIN index for keyword search (hybrid mode:
+  PostgreSQL full-text rank fused with the vector ranking, like BM25 in the local store).
 - `<t>_files`: the manifest, one row per corpus file (sha256, title, date, chunk ids).
 - `<t>_meta`: key/value (signature, embedding dimension).
 
@@ -33,11 +35,13 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_metadata_dict
 from sqlalchemy.engine import URL, Engine, make_url
 
+from qa.bm25 import rrf
 from qa.errors import BackendError, ConfigError
 from qa.retrieval import to_node
 from qa.settings import Settings
 
 DEFAULT_DIM = 384
+TEXT_SEARCH_CONFIG = "english"  # stemming and stop words of the keyword column
 HNSW = {"hnsw_m": 16, "hnsw_ef_construction": 64, "hnsw_ef_search": 40}
 CONNECT_TIMEOUT_S = 5
 RECOVER_S = 10.0  # how long a read waits for a restarting server before giving up
@@ -233,6 +237,22 @@ class PgStore:
                 f" on {self.data_table} (node_id)"
             )
         )
+        self._add_keyword_column(conn)
+
+    def _add_keyword_column(self, conn: sa.Connection) -> None:
+        """The generated tsvector column and its GIN index (added to tables made before it)."""
+        conn.execute(
+            sa.text(
+                f"alter table {self.data_table} add column if not exists text_tsv tsvector"
+                f" generated always as (to_tsvector('{TEXT_SEARCH_CONFIG}', text)) stored"
+            )
+        )
+        conn.execute(
+            sa.text(
+                f"create index if not exists {self.data_table}_text_tsv_idx"
+                f" on {self.data_table} using gin (text_tsv)"
+            )
+        )
 
     # ---- reads ----------------------------------------------------------------------------
     def manifest(self) -> dict[str, Any]:
@@ -299,6 +319,54 @@ class PgStore:
             return {wanted[r.node_id]: metadata_dict_to_node(r.metadata_, r.text) for r in rows}
 
         return self._read("reading neighbouring chunks", read)
+
+    def keyword_search(self, query: str, embedding: Sequence[float], k: int) -> list[NodeWithScore]:
+        """Top-k chunks holding any of the question's words, best PostgreSQL full-text rank
+        (ts_rank_cd over stemmed words) first; each scored with its cosine similarity to the
+        question, like the vector hits, so one relevance cutoff covers both."""
+        words = list(dict.fromkeys(re.findall(r"[^\W_]+", query.lower())))
+        if not words:
+            return []
+
+        def read(conn: sa.Connection) -> list[NodeWithScore]:
+            if not self._has_keyword_column(conn):
+                return []
+            rows = conn.execute(
+                sa.text(
+                    f"select node_id, text, metadata_,"
+                    f" 1 - (embedding <=> cast(:q as vector)) as similarity"
+                    f" from {self.data_table}, to_tsquery('{TEXT_SEARCH_CONFIG}', :words) query"
+                    " where text_tsv @@ query"
+                    " order by ts_rank_cd(text_tsv, query) desc, node_id limit :k"
+                ),
+                {"q": str([float(x) for x in embedding]), "words": " | ".join(words), "k": k},
+            )
+            return [
+                NodeWithScore(
+                    node=metadata_dict_to_node(r.metadata_, r.text), score=float(r.similarity)
+                )
+                for r in rows
+            ]
+
+        return self._read("searching the index by keyword", read)
+
+    def _has_keyword_column(self, conn: sa.Connection) -> bool:
+        return bool(
+            conn.execute(
+                sa.text(
+                    "select 1 from information_schema.columns where table_schema = 'public'"
+                    " and table_name = :t and column_name = 'text_tsv'"
+                ),
+                {"t": self.data_table},
+            ).first()
+        )
+
+    def ensure_keyword_search(self) -> None:
+        """Add the keyword column to a table created before it existed (one table rewrite)."""
+        with self._tx("adding keyword search to the index") as conn:
+            if self._stored_dim(conn) is not None and not self._has_keyword_column(conn):
+                conn.execute(sa.text("select pg_advisory_xact_lock(:k)"), {"k": self._lock_key()})
+                self._add_keyword_column(conn)
 
     def dim(self) -> int | None:
         """The embedding dimension of the stored vectors (None before the first apply)."""
@@ -476,9 +544,12 @@ class PgStore:
         return h + _LOCK_SALT
 
     # ---- retrieval ------------------------------------------------------------------------
-    def retriever(self, embed: BaseEmbedding, top_k: int) -> BaseRetriever:
-        """Top-k chunks by cosine similarity through PGVectorStore (HNSW); NodeWithScore."""
-        return PgRetriever(self, embed, top_k)
+    def retriever(self, embed: BaseEmbedding, top_k: int, mode: str = "vector") -> BaseRetriever:
+        """Top-k chunks: cosine similarity through PGVectorStore (HNSW), full-text rank
+        ("bm25" mode here means PostgreSQL's keyword rank), or both fused (hybrid)."""
+        if mode != "vector":
+            self.ensure_keyword_search()
+        return PgRetriever(self, embed, top_k, mode)
 
 
 class PgRetriever(BaseRetriever):
@@ -488,11 +559,14 @@ class PgRetriever(BaseRetriever):
     position, the same excluded keys and SOURCE relation); scores are cosine similarities.
     """
 
-    def __init__(self, store: PgStore, embed: BaseEmbedding, top_k: int) -> None:
+    def __init__(
+        self, store: PgStore, embed: BaseEmbedding, top_k: int, mode: str = "vector"
+    ) -> None:
         super().__init__()
         self._store = store
         self._embed = embed
         self._top_k = top_k
+        self._mode = mode
         self._inner: BaseRetriever | None = None
         self._inner_dim: int | None = None
 
@@ -509,10 +583,20 @@ class PgRetriever(BaseRetriever):
             index = VectorStoreIndex.from_vector_store(
                 self._store._vector_store(dim), embed_model=self._embed
             )
-            self._inner = index.as_retriever(similarity_top_k=self._top_k)
+            depth = self._top_k if self._mode == "vector" else 2 * self._top_k
+            self._inner = index.as_retriever(similarity_top_k=depth)
             self._inner_dim = dim
+        k = self._top_k
+        if self._mode == "bm25":
+            return self._store.keyword_search(query_bundle.query_str, query_bundle.embedding, k)
         inner = self._inner
-        return self._store._retrying("querying the index", lambda: inner.retrieve(query_bundle))
+        vector = self._store._retrying("querying the index", lambda: inner.retrieve(query_bundle))
+        if self._mode == "vector":
+            return vector[:k]
+        keyword = self._store.keyword_search(query_bundle.query_str, query_bundle.embedding, 2 * k)
+        found = {n.node.node_id: n for n in keyword} | {n.node.node_id: n for n in vector}
+        ranked = rrf([[n.node.node_id for n in vector], [n.node.node_id for n in keyword]])
+        return [found[i] for i in ranked[:k]]
 
 
 def _maybe_fail(point: str | None, step: str) -> None:

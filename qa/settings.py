@@ -83,7 +83,7 @@ class StoreSettings(BaseModel):
 
 class RetrievalSettings(BaseModel):
     # hybrid = vector + BM25 fused by reciprocal rank; measured best (bench/results.md).
-    # The PostgreSQL store runs vector retrieval whatever this says.
+    # In the PostgreSQL store, keyword ranking is PostgreSQL full-text search (ts_rank_cd).
     mode: Literal["vector", "bm25", "hybrid"] = "hybrid"
     # tokens (tiktoken cl100k; MiniLM reads <= 256 word pieces). 48/0 beat 128/16 and 64/8 on
     # the article questions: bench/results.md, "Chunking".

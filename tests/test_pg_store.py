@@ -349,3 +349,40 @@ def test_neighbours_come_back_in_file_order(store, embed):
         1,
     )
     assert widened[0].node.get_content() == " ".join(SENTENCES["space.md"])
+
+
+def test_keyword_search_ranks_by_words_and_scores_by_cosine(store, embed):
+    """Hybrid's keyword half: PostgreSQL full-text (stemmed, any word), cosine-scored."""
+    manifest, records, vectors = corpus_batch(embed, SENTENCES)
+    store.apply(SIG, manifest, records, vectors)
+    q = "Which milk product is made there?"
+    qv = embed.get_query_embedding(q)
+    hits = store.keyword_search(q, qv, 3)
+    assert [h.node.get_content() for h in hits] == ["Cheese is made from milk."]
+    by_vector = {n.node.node_id: n.score for n in top(store, embed, q, 5)}
+    assert hits[0].score == pytest.approx(by_vector[hits[0].node.node_id], abs=1e-4)
+    assert store.keyword_search("the of and", qv, 3) == []  # stop words only: nothing to match
+    assert store.keyword_search("?!", qv, 3) == []
+
+
+def test_hybrid_fuses_keyword_and_vector_rankings(store, embed):
+    manifest, records, vectors = corpus_batch(embed, SENTENCES)
+    store.apply(SIG, manifest, records, vectors)
+    q = "Where is Canaveral?"
+    hybrid = store.retriever(embed, 2, "hybrid").retrieve(q)
+    keyword = store.retriever(embed, 2, "bm25").retrieve(q)
+    assert keyword[0].node.get_content() == "Rockets launch from Cape Canaveral in Florida."
+    assert hybrid[0].node.node_id == keyword[0].node.node_id and len(hybrid) == 2
+    assert len({n.node.node_id for n in hybrid}) == 2
+
+
+def test_tables_made_before_keyword_search_get_the_column(store, embed):
+    manifest, records, vectors = corpus_batch(embed, SENTENCES)
+    store.apply(SIG, manifest, records, vectors)
+    with store.engine.begin() as conn:
+        conn.execute(sa.text(f"alter table {store.data_table} drop column text_tsv"))
+    assert store.retriever(embed, 1, "vector").retrieve("rockets")  # vector needs no column
+    assert store.keyword_search("rockets", embed.get_query_embedding("rockets"), 1) == []
+    hits = store.retriever(embed, 1, "hybrid").retrieve("Where do rockets launch?")
+    assert hits[0].node.get_content().startswith("Rockets launch")
+    assert store.keyword_search("rockets", embed.get_query_embedding("rockets"), 1)

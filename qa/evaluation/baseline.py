@@ -49,6 +49,7 @@ class Baseline:
             "documents": len(docs),
             "chunks": len(self.index.docstore.docs),
             "top_k": 2,  # llama-index's default similarity_top_k
+            "retrieval": "vector, llama-index default chunking (SentenceSplitter 1024/200)",
         }
 
     def answer(self, question: str, history: list[dict[str, str]]) -> Turn:

@@ -84,10 +84,14 @@ def markdown(runs: list[EvalRun], names: list[str] | None = None) -> str:
     rows = table(runs, names)
     lines = ["# Evaluation: side by side", ""]
     for i, r in enumerate(runs):
+        prep = r.meta.get("prepare", {})
+        ret = r.meta.get("retrieval", {})
+        retrieval = prep.get("retrieval") or (  # runs saved before it was recorded
+            f"chunk size {ret.get('chunk_size')}"
+        )
         lines.append(
             f"- **{_name(r, i, names)}**: {r.meta.get('models', {}).get('llm')}; "
-            f"top-k {r.meta.get('prepare', {}).get('top_k')}; chunk size "
-            f"{r.meta.get('retrieval', {}).get('chunk_size')}; `{r.meta.get('questions')}`"
+            f"top-k {prep.get('top_k')}; {retrieval}; `{r.meta.get('questions')}`"
         )
     lines += ["", "| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
     lines += ["| " + " | ".join(row) + " |" for row in rows[1:]]

@@ -113,6 +113,16 @@ def node_dict(n: int, node_with_score: Any) -> dict[str, Any]:
     }
 
 
+def describe_retrieval(s: qa.Settings) -> str:
+    """The retrieval choices a report header names: mode, chunking, window, gate cutoff."""
+    r = s.retrieval
+    mode = f"{r.mode} (PostgreSQL)" if s.store.mode == "postgres" else r.mode
+    return (
+        f"{mode}, {r.chunk_size}/{r.chunk_overlap}-token chunks, window {r.window}, "
+        f"cutoff {r.similarity_cutoff}"
+    )
+
+
 class Ours:
     """corpus-qa's own pipeline, through the public API."""
 
@@ -134,6 +144,7 @@ class Ours:
             "ingest_seconds": round(ingest_s, 3),
             "load_seconds": round(time.perf_counter() - start, 3),
             "top_k": self.settings.retrieval.top_k,
+            "retrieval": describe_retrieval(self.settings),
         }
 
     def answer(self, question: str, history: list[dict[str, str]]) -> Turn:
