@@ -246,16 +246,17 @@ def _ingest_postgres(
 def _embed(embed, texts: list[str], batch: int, progress: bool | None) -> np.ndarray | None:
     if not texts:
         return None
-    out: list[list[float]] = []
+    out: list[np.ndarray] = []  # float32 per batch: Python float lists cost ~8x the memory
     # progress None: a bar only on a terminal (tqdm's disable=None); True/False force it
     disable = None if progress is None else not progress
     with tqdm(
         total=len(texts), desc="embedding", unit="chunk", disable=disable, file=sys.stderr
     ) as bar:
         for i in range(0, len(texts), batch):
-            out += embed.get_text_embedding_batch(texts[i : i + batch])
+            vecs = embed.get_text_embedding_batch(texts[i : i + batch])
+            out.append(np.asarray(vecs, dtype=np.float32))
             bar.update(min(batch, len(texts) - i))
-    return np.asarray(out, dtype=np.float32)
+    return np.concatenate(out)
 
 
 def require_nonempty(data: IndexData | None, corpus_dir: Path) -> IndexData:
