@@ -1,19 +1,42 @@
 #!/usr/bin/env bash
-# Retrieval and chunking variants of the embedded default on the article question set, one
-# `qa eval` run each, then side by side with `qa eval --compare`. Writes bench/eval/variants/.
+# Retrieval variants of corpus-qa next to the plain llama-index default pipeline (same
+# embedding model and LLM, its default chunking and top-k), on one question set, by the same
+# harness:  bash bench/retrieval_compare.sh article|squad [VARIANT ...]
+# One `qa eval` per variant (all of them unless named), then `qa eval --compare` over every
+# variant whose report exists; writes bench/eval/<set>/ (compare.md, compare.txt, each report).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . .venv/bin/activate
-out=bench/eval/variants
+set_name=${1:-article}
+case $set_name in
+  article) questions=tests/questions/article.jsonl corpus=corpus ;;
+  squad) questions=tests/questions/squad.jsonl corpus=bench/data/squad/corpus ;;
+  *) echo "usage: $0 article|squad [variant ...]" >&2; exit 2 ;;
+esac
+shift || true
+all=(baseline vector bm25 hybrid hybrid-window1 hybrid-128)
+wanted=("$@")
+[ ${#wanted[@]} -gt 0 ] || wanted=("${all[@]}")
+out=bench/eval/$set_name
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$out"
-run() {
-  local name=$1; shift
-  qa eval tests/questions/article.jsonl --corpus corpus --data-dir "/tmp/qa-variant-$name" \
-    --no-judge --no-progress --report "$out/$name" "$@" > /dev/null
-}
-run vector-48                               # the default: vector, 48-token chunks
-run vector-128 --set retrieval.chunk_size=128 --set retrieval.chunk_overlap=16
-run bm25-48 --set retrieval.mode=bm25
-run hybrid-48 --set retrieval.mode=hybrid
-qa eval --compare "$out"/vector-48 "$out"/vector-128 "$out"/bm25-48 \
-  "$out"/hybrid-48 | tee "$out/compare.txt"
+declare -A flags=(
+  [baseline]="--pipeline baseline"
+  [vector]="--set retrieval.mode=vector"
+  [bm25]="--set retrieval.mode=bm25"
+  [hybrid]="--set retrieval.mode=hybrid"  # the default
+  [hybrid-window1]="--set retrieval.window=1"
+  [hybrid-128]="--set retrieval.chunk_size=128 --set retrieval.chunk_overlap=16"
+)
+for name in "${wanted[@]}"; do
+  [ -n "${flags[$name]:-}" ] || { echo "unknown variant $name: ${all[*]}" >&2; exit 2; }
+  echo "$(date +%T) $set_name: $name" >&2
+  # shellcheck disable=SC2086
+  qa eval "$questions" --corpus "$corpus" --data-dir "$tmp/$name" --no-judge --no-progress \
+    --report "$out/$name" ${flags[$name]} > /dev/null
+done
+done_runs=()
+for name in "${all[@]}"; do [ -f "$out/$name/report.json" ] && done_runs+=("$out/$name"); done
+[ ${#done_runs[@]} -ge 2 ] || exit 0
+qa eval --compare "${done_runs[@]}" --report "$out" | tee "$out/compare.txt"
