@@ -159,8 +159,9 @@ class Pipeline:
 
     def assemble(self, nodes: list[NodeWithScore]) -> list[NodeWithScore]:
         """The passages the LLM reads: hits widened by retrieval.window, merged and deduped."""
-        fetch = getattr(self.retriever(), "neighbours", None)
-        return expand(nodes, fetch, self.settings.retrieval.window)
+        window = self.settings.retrieval.window
+        fetch = getattr(self.retriever(), "neighbours", None) if window > 0 else None
+        return expand(nodes, fetch, window)
 
     # ---- prompting ------------------------------------------------------------------------
     def context(self, nodes: list[NodeWithScore]) -> str:

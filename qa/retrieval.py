@@ -55,10 +55,7 @@ class CorpusRetriever(BaseRetriever):
         vecs = data.vectors.astype(np.float32)
         norms = np.linalg.norm(vecs, axis=1, keepdims=True) if len(vecs) else None
         self._vectors = vecs / np.clip(norms, 1e-12, None) if norms is not None else vecs
-        self._where = {
-            (r["metadata"].get("file_name"), r["metadata"].get("position")): i
-            for i, r in enumerate(data.records)
-        }
+        self._where: dict[tuple[str, int], int] | None = None  # built on first neighbours()
         self._bm25: BM25Index | None = None
         if mode != "vector" and data.records:
             has_saved = data.path is not None and (data.path / "bm25").exists()
@@ -70,6 +67,11 @@ class CorpusRetriever(BaseRetriever):
 
     def neighbours(self, file: str, positions: list[int]) -> dict[int, TextNode]:
         """Chunks of `file` at these positions (for window expansion, qa.context)."""
+        if self._where is None:
+            self._where = {
+                (r["metadata"].get("file_name"), r["metadata"].get("position")): i
+                for i, r in enumerate(self._data.records)
+            }
         rows = ((p, self._where.get((file, p))) for p in positions)
         return {p: to_node(self._data.records[i]) for p, i in rows if i is not None}
 
