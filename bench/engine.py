@@ -53,8 +53,9 @@ print(json.dumps({"seconds": time.perf_counter() - t0, "answer": text,
 
 
 def pct(values: list[float], q: float) -> float:
+    """The q-quantile by nearest rank (NaN for no values); shared by the bench scripts."""
     values = sorted(values)
-    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))] if values else float("nan")
 
 
 def cold(mode: str, corpus: Path, data: Path) -> dict:

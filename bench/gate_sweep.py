@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 from llama_index.core.base.llms.types import ChatMessage, MessageRole  # noqa: E402
 
 import qa  # noqa: E402
+from bench.engine import pct  # noqa: E402
 from qa.answer import was_refused  # noqa: E402
 from qa.evaluation import metrics as m  # noqa: E402
 from qa.evaluation.questions import load_questions  # noqa: E402
@@ -107,11 +108,6 @@ def sweep(name: str, cutoffs: list[float], data_root: Path) -> dict:
         "top_scores": top_scores,
         "rows": rows,
     }
-
-
-def pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, round(q * (len(values) - 1)))] if values else float("nan")
 
 
 def markdown(results: list[dict], command: str, seconds: float) -> str:

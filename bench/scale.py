@@ -50,6 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.engine import QUESTIONS as ENGINE_QUESTIONS  # noqa: E402
+from bench.engine import pct  # noqa: E402
 
 ARTICLE = ROOT / "corpus" / "xi_celac_sixth_summit_speech.txt"
 CACHE = Path.home() / ".cache" / "corpus-qa" / "bench" / "pydoc"
@@ -173,11 +174,6 @@ print(json.dumps(out))
 
 def log(msg: str) -> None:
     print(f"[scale {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
 # ---- the Python documentation ----------------------------------------------------------------

@@ -10,7 +10,7 @@ retrieval ranking (hit rate, MRR) is unchanged: only what the LLM reads grows.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from llama_index.core.schema import NodeWithScore, TextNode
 
@@ -25,7 +25,6 @@ class _Span:
     hi: int
     hit: NodeWithScore  # the best-ranked hit inside the span: its id, metadata and score lead
     score: float
-    positions: set[int] = field(default_factory=set)
 
 
 def _norm(text: str) -> str:
@@ -60,10 +59,9 @@ def _spans(nodes: list[NodeWithScore], window: int) -> list[_Span | NodeWithScor
             if isinstance(s, _Span) and s.file == file and lo <= s.hi + 1 and hi >= s.lo - 1:
                 s.lo, s.hi = min(s.lo, lo), max(s.hi, hi)
                 s.score = max(s.score, float(n.score or 0.0))
-                s.positions.add(pos)
                 break
         else:
-            out.append(_Span(file, lo, hi, n, float(n.score or 0.0), {pos}))
+            out.append(_Span(file, lo, hi, n, float(n.score or 0.0)))
     return out
 
 

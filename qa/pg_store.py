@@ -89,6 +89,7 @@ class PgStore:
         self._vs = None  # PGVectorStore for the current dimension
         self._vs_dim: int | None = None
         self._ready = False
+        self._keyword_ready = False  # text_tsv seen on the data table
         self._seen_server = False
 
     # ---- connections ----------------------------------------------------------------------
@@ -329,8 +330,10 @@ class PgStore:
             return []
 
         def read(conn: sa.Connection) -> list[NodeWithScore]:
-            if not self._has_keyword_column(conn):
-                return []
+            if not self._keyword_ready:  # the schema lookup is paid until the column is seen
+                self._keyword_ready = self._has_keyword_column(conn)
+                if not self._keyword_ready:
+                    return []
             rows = conn.execute(
                 sa.text(
                     f"select node_id, text, metadata_,"
@@ -509,6 +512,7 @@ class PgStore:
             for t in (self.data_table, self.files_table, self.meta_table):
                 conn.execute(sa.text(f"drop table if exists {t}"))
         self._ready = False
+        self._keyword_ready = False
         self._vs = None
 
     @contextmanager
