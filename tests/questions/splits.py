@@ -1,0 +1,139 @@
+"""Assign the fixed dev/test split of the shipped question sets, and check their labels.
+
+    python tests/questions/splits.py            # rewrite `split` on every item of every set
+    python tests/questions/splits.py --check    # fail if a split differs or a label is off
+
+The rule (also in tests/questions/README.md), per file:
+
+1. Unit: a conversation (a first turn and every turn chained to it by `follow_up_of`) or a
+   single question. All turns of a conversation share its unit, hence its split.
+2. Stratum of a unit: (kind of its first turn, whether its first turn is answerable, whether
+   it has more than one turn, whether any of its turns is unanswerable).
+3. Units sorted by stratum, then by the sha1 hex digest of the first turn's id. Walking that
+   list, the unit at position i (from 0) is "dev" when floor((i+1)*2/5) > floor(i*2/5),
+   i.e. the 3rd and 5th of every five, and "test" otherwise: 40% dev, spread over strata.
+
+The check also verifies labels against the documents (whitespace-normalised, case-insensitive
+as the fact metric matches): every reference context occurs in its source document, and for
+every fact at least its first " | " alternative does (the others are accepted phrasings).
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+SETS = {  # question set -> folder of its documents
+    "article.jsonl": ROOT / "corpus",
+    "squad.jsonl": ROOT / "bench" / "data" / "squad" / "corpus",
+    "chat_article.jsonl": ROOT / "corpus",
+    "chat_squad.jsonl": ROOT / "bench" / "data" / "squad" / "corpus",
+}
+KINDS = {"fact", "paraphrase", "multi", "injection", "unanswerable", "follow_up", "broad"}
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def read(path: Path) -> list[dict]:
+    return [json.loads(ln) for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+
+
+def assign(items: list[dict]) -> dict[str, str]:
+    """Item id -> "dev" / "test" by the rule in the module docstring."""
+    root: dict[str, str] = {}
+    turns: dict[str, list[dict]] = {}
+    for it in items:
+        parent = it.get("follow_up_of")
+        r = root[parent] if parent else it["id"]
+        root[it["id"]] = r
+        turns.setdefault(r, []).append(it)
+
+    def stratum(r: str) -> tuple:
+        first, conv = turns[r][0], turns[r]
+        return (
+            first.get("kind", ""),
+            first.get("answerable", True),
+            len(conv) > 1,
+            any(not t.get("answerable", True) for t in conv),
+        )
+
+    units = sorted(turns, key=lambda r: (repr(stratum(r)), hashlib.sha1(r.encode()).hexdigest()))
+    unit_split = {r: "dev" if (i + 1) * 2 // 5 > i * 2 // 5 else "test" for i, r in enumerate(units)}
+    return {it["id"]: unit_split[root[it["id"]]] for it in items}
+
+
+def check(name: str, items: list[dict], docs: Path) -> list[str]:
+    bad: list[str] = []
+    texts = {p.name: _norm(p.read_text(encoding="utf-8")) for p in docs.glob("*.txt")}
+    ids: set[str] = set()
+    for it in items:
+        where = f"{name}:{it['id']}"
+        if it["id"] in ids:
+            bad.append(f"{where}: duplicate id")
+        ids.add(it["id"])
+        kind, answerable = it.get("kind"), it.get("answerable", True)
+        if kind not in KINDS:
+            bad.append(f"{where}: unknown kind {kind!r}")
+        if it.get("split") not in ("dev", "test"):
+            bad.append(f"{where}: split must be dev or test")
+        if it.get("follow_up_of") and answerable and kind != "follow_up":
+            bad.append(f"{where}: an answerable follow-up has kind follow_up")
+        if not answerable and (kind != "unanswerable" and kind != "injection" or it.get("facts")):
+            bad.append(f"{where}: unanswerable items have kind unanswerable and no facts")
+        if answerable and not it.get("facts"):
+            bad.append(f"{where}: answerable item without facts")
+        mf = it.get("min_facts")
+        if mf is not None and not (isinstance(mf, int) and 1 <= mf <= len(it.get("facts", []))):
+            bad.append(f"{where}: min_facts must be an integer in 1..len(facts)")
+        if not answerable:
+            continue
+        text = texts.get(it.get("source") or "")
+        if text is None:
+            bad.append(f"{where}: source {it.get('source')!r} is not a document in {docs}")
+            continue
+        for ctx in it.get("reference_contexts", []):
+            if _norm(ctx) not in text:
+                bad.append(f"{where}: reference context not in the document: {ctx[:60]!r}")
+        for fact in it.get("facts", []):
+            first = fact.split(" | ")[0]
+            if _norm(first) not in text:
+                bad.append(f"{where}: fact {first!r} not in the document")
+    return bad
+
+
+def main(argv: list[str]) -> int:
+    checking = "--check" in argv
+    problems: list[str] = []
+    for name, docs in SETS.items():
+        path = HERE / name
+        if not path.is_file():
+            continue
+        items = read(path)
+        split = assign(items)
+        if checking:
+            problems += [
+                f"{name}:{it['id']}: split {it.get('split')!r}, rule says {split[it['id']]!r}"
+                for it in items
+                if it.get("split") != split[it["id"]]
+            ]
+            problems += check(name, items, docs)
+            continue
+        for it in items:
+            it["split"] = split[it["id"]]
+        path.write_text(
+            "".join(json.dumps(it, ensure_ascii=False) + "\n" for it in items), encoding="utf-8"
+        )
+    for p in problems:
+        print(p)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
