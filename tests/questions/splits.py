@@ -1,7 +1,8 @@
 """Assign the fixed dev/test split of the shipped question sets, and check their labels.
 
-    python tests/questions/splits.py            # rewrite `split` on every item of every set
-    python tests/questions/splits.py --check    # fail if a split differs or a label is off
+    python tests/questions/splits.py           # give a split to the items that have none
+    python tests/questions/splits.py --all     # recompute every split (how the sets were made)
+    python tests/questions/splits.py --check   # fail if a split is missing or a label is off
 
 The rule (also in tests/questions/README.md), per file:
 
@@ -12,6 +13,10 @@ The rule (also in tests/questions/README.md), per file:
 3. Units sorted by stratum, then by the sha1 hex digest of the first turn's id. Walking that
    list, the unit at position i (from 0) is "dev" when floor((i+1)*2/5) > floor(i*2/5),
    i.e. the 3rd and 5th of every five, and "test" otherwise: 40% dev, spread over strata.
+
+Once a set is in use its splits stay as they are in the file: a plain run walks only the
+units that have no split yet (a new turn of an existing conversation takes that
+conversation's split), so adding items never moves an old one between dev and test.
 
 The check also verifies labels against the documents (whitespace-normalised, case-insensitive
 as the fact metric matches): every reference context occurs in its source document, and for
@@ -45,8 +50,9 @@ def read(path: Path) -> list[dict]:
     return [json.loads(ln) for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
 
 
-def assign(items: list[dict]) -> dict[str, str]:
-    """Item id -> "dev" / "test" by the rule in the module docstring."""
+def assign(items: list[dict], keep: bool = False) -> dict[str, str]:
+    """Item id -> "dev" / "test" by the rule in the module docstring; with keep, units that
+    already have a split keep it and only the others are walked."""
     root: dict[str, str] = {}
     turns: dict[str, list[dict]] = {}
     for it in items:
@@ -64,8 +70,13 @@ def assign(items: list[dict]) -> dict[str, str]:
             any(not t.get("answerable", True) for t in conv),
         )
 
-    units = sorted(turns, key=lambda r: (repr(stratum(r)), hashlib.sha1(r.encode()).hexdigest()))
+    fixed = {r: t[0]["split"] for r, t in turns.items() if keep and t[0].get("split")}
+    units = sorted(
+        (r for r in turns if r not in fixed),
+        key=lambda r: (repr(stratum(r)), hashlib.sha1(r.encode()).hexdigest()),
+    )
     unit_split = {r: "dev" if (i + 1) * 2 // 5 > i * 2 // 5 else "test" for i, r in enumerate(units)}
+    unit_split.update(fixed)
     return {it["id"]: unit_split[root[it["id"]]] for it in items}
 
 
@@ -109,22 +120,25 @@ def check(name: str, items: list[dict], docs: Path) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    checking = "--check" in argv
+    checking, everything = "--check" in argv, "--all" in argv
     problems: list[str] = []
     for name, docs in SETS.items():
         path = HERE / name
         if not path.is_file():
             continue
         items = read(path)
-        split = assign(items)
         if checking:
+            split = assign(items, keep=True)  # a conversation's turns all take its first turn's
             problems += [
-                f"{name}:{it['id']}: split {it.get('split')!r}, rule says {split[it['id']]!r}"
+                f"{name}:{it['id']}: split {it.get('split')!r}, its conversation is {split[it['id']]!r}"
                 for it in items
-                if it.get("split") != split[it["id"]]
+                if it.get("split") and it.get("split") != split[it["id"]]
             ]
             problems += check(name, items, docs)
+            dev = sum(it.get("split") == "dev" for it in items)
+            print(f"{name}: {len(items)} items, {dev} dev, {len(items) - dev} test")
             continue
+        split = assign(items, keep=not everything)
         for it in items:
             it["split"] = split[it["id"]]
         path.write_text(
