@@ -75,7 +75,9 @@ def assign(items: list[dict], keep: bool = False) -> dict[str, str]:
         (r for r in turns if r not in fixed),
         key=lambda r: (repr(stratum(r)), hashlib.sha1(r.encode()).hexdigest()),
     )
-    unit_split = {r: "dev" if (i + 1) * 2 // 5 > i * 2 // 5 else "test" for i, r in enumerate(units)}
+    unit_split = {
+        r: "dev" if (i + 1) * 2 // 5 > i * 2 // 5 else "test" for i, r in enumerate(units)
+    }
     unit_split.update(fixed)
     return {it["id"]: unit_split[root[it["id"]]] for it in items}
 
@@ -96,7 +98,7 @@ def check(name: str, items: list[dict], docs: Path) -> list[str]:
             bad.append(f"{where}: split must be dev or test")
         if it.get("follow_up_of") and answerable and kind != "follow_up":
             bad.append(f"{where}: an answerable follow-up has kind follow_up")
-        if not answerable and (kind != "unanswerable" and kind != "injection" or it.get("facts")):
+        if not answerable and (kind not in ("unanswerable", "injection") or it.get("facts")):
             bad.append(f"{where}: unanswerable items have kind unanswerable and no facts")
         if answerable and not it.get("facts"):
             bad.append(f"{where}: answerable item without facts")
@@ -130,7 +132,8 @@ def main(argv: list[str]) -> int:
         if checking:
             split = assign(items, keep=True)  # a conversation's turns all take its first turn's
             problems += [
-                f"{name}:{it['id']}: split {it.get('split')!r}, its conversation is {split[it['id']]!r}"
+                f"{name}:{it['id']}: split {it.get('split')!r}, "
+                f"its conversation is {split[it['id']]!r}"
                 for it in items
                 if it.get("split") and it.get("split") != split[it["id"]]
             ]
