@@ -164,6 +164,29 @@ def clean_history(history: list[Any] | None) -> list[dict[str, str]]:
     return msgs
 
 
+# ---- uploads -----------------------------------------------------------------------------------
+def uploaded_bytes(path: Path) -> bytes:
+    """The content of a file the browser uploaded, read only from Gradio's upload folder.
+
+    The upload event's payload names a server path; without this check a crafted call could
+    name any readable file (Gradio's own check is skipped when the app is mounted on FastAPI).
+    The message is the same whether or not the path exists, so it cannot probe the disk."""
+    folder = Path(gradio_upload_folder()).resolve()
+    try:
+        real = path.resolve(strict=True)
+        if not real.is_relative_to(folder) or not real.is_file():
+            raise OSError
+        return real.read_bytes()
+    except OSError:
+        raise qa.InputError(f"{path.name}: not a file uploaded through this page") from None
+
+
+def gradio_upload_folder() -> str:
+    from gradio.utils import get_upload_folder
+
+    return get_upload_folder()
+
+
 # ---- the app ----------------------------------------------------------------------------------
 def build_app(settings: qa.Settings | None = None) -> gr.Blocks:
     """The chat as a gr.Blocks (launch it, or mount it on a FastAPI app)."""
@@ -203,7 +226,7 @@ def build_app(settings: qa.Settings | None = None) -> gr.Blocks:
             src = Path(str(getattr(f, "name", f)))
             progress((i, len(paths)), desc=f"checking {src.name}")
             try:
-                saved.append(save_upload(s, src.name, src.read_bytes()))
+                saved.append(save_upload(s, src.name, uploaded_bytes(src)))
             except Exception as exc:
                 lines.append(_error_text(exc))
         if saved:

@@ -205,11 +205,15 @@ def test_model_server_down_is_one_line_in_chat(mock_settings: qa.Settings) -> No
     assert "error" in status
 
 
-def test_upload_handler_saves_indexes_and_reports(mock_settings: qa.Settings, tmp_path) -> None:
+def test_upload_handler_saves_indexes_and_reports(
+    mock_settings: qa.Settings, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
     upload = _endpoint(app.build_app(mock_settings), "upload")
-    good = tmp_path / "in" / "glass.txt"
-    bad = tmp_path / "in" / "tool.exe"
-    good.parent.mkdir()
+    good = tmp_path / "gradio" / "abc123" / "glass.txt"  # where Gradio puts uploads
+    bad = tmp_path / "gradio" / "def456" / "tool.exe"
+    good.parent.mkdir(parents=True)
+    bad.parent.mkdir(parents=True)
     good.write_text("The Zorblat Glass Festival is held in Quellmoor.\n", encoding="utf-8")
     bad.write_bytes(b"MZ\x90\x00binary")
     cleared, report = upload([str(good), str(bad)])
@@ -218,3 +222,22 @@ def test_upload_handler_saves_indexes_and_reports(mock_settings: qa.Settings, tm
     assert (mock_settings.corpus_dir / "glass.txt").exists()
     answer = qa.ask("Where is the Zorblat Glass Festival held?", settings=mock_settings)
     assert any(src["file"] == "glass.txt" for src in answer.sources)
+
+
+def test_upload_handler_reads_only_gradio_uploads(
+    mock_settings: qa.Settings, tmp_path, monkeypatch
+) -> None:
+    """A payload naming a server path outside Gradio's upload folder is refused, with the same
+    message whether the file exists or not (no probing), and nothing reaches the corpus."""
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
+    (tmp_path / "gradio").mkdir()
+    secret = tmp_path / "secret2.txt"
+    secret.write_text("SECRET2: the launch code is 9988 okapi.\n", encoding="utf-8")
+    escape = tmp_path / "gradio" / "link.txt"  # a link inside the folder to a file outside
+    escape.symlink_to(secret)
+    before = sorted(p.name for p in mock_settings.corpus_dir.iterdir())
+    upload = _endpoint(app.build_app(mock_settings), "upload")
+    for path in (secret, tmp_path / "nonexistent" / "x.txt", escape, tmp_path / "gradio"):
+        _, report = upload([str(path)])
+        assert report == f"⚠️ {path.name}: not a file uploaded through this page", report
+    assert sorted(p.name for p in mock_settings.corpus_dir.iterdir()) == before

@@ -445,3 +445,25 @@ def test_browser_chat_is_mounted_at_root_beside_the_api(mock_settings):
             html = page.read().decode()
         assert page.status == 200 and "<html" in html.lower()
         assert [m.id for m in client(base).models.list()] == ["corpus-qa"]
+
+
+def test_mounted_chat_refuses_server_paths_in_upload_payloads(mock_settings, tmp_path):
+    """The security review's reproduction: a crafted upload event naming a server file must not
+    put that file into the corpus (Gradio skips its check on mounted apps unless told)."""
+    secret = tmp_path / "secret2.txt"
+    secret.write_text("SECRET2: the launch code is 9988 okapi.\n", encoding="utf-8")
+    app = create_app(mock_settings, ServerSettings(api_keys=[KEY]), mount_ui=True)
+    replies = []
+    with serving(app) as base:
+        for path in (str(secret), "/nonexistent/x.txt"):
+            payload = {"data": [[{"path": path, "meta": {"_type": "gradio.FileData"}}]]}
+            r = httpx.post(f"{base}/gradio_api/call/upload", json=payload, timeout=30)
+            assert r.status_code == 200, r.text
+            event = r.json()["event_id"]
+            body = httpx.get(f"{base}/gradio_api/call/upload/{event}", timeout=60).text
+            assert "Added" not in body and "okapi" not in body, body
+            assert "not uploaded by a user" in body, body
+            replies.append(body.replace(path, "PATH"))
+    # an existing and a missing file get the same answer: nothing to probe the disk with
+    assert replies[0] == replies[1]
+    assert not (mock_settings.corpus_dir / "secret2.txt").exists()

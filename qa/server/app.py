@@ -469,14 +469,20 @@ def _mount_ui(app: FastAPI, s: qa.Settings, host: str) -> None:
 
         auth = [tuple(pair.split(":", 1)) for pair in s.ui.auth if ":" in pair] or None
         css = getattr(sys.modules.get(build_app.__module__), "CSS", None)
+        blocks = build_app(s)
         gradio.mount_gradio_app(
             app,
-            build_app(s),
+            blocks,
             path="/",
             auth=auth,
             max_file_size=f"{s.ui.max_upload_mb}mb",
             css=css,
         )
+        # Gradio checks that a file named in an event payload was uploaded by the user only
+        # once `has_launched` is set, which launch() does and mount_gradio_app() does not: a
+        # mounted app would otherwise read any server path a caller names. Mark it launched,
+        # as Gradio's own reload does for a swapped-in Blocks.
+        blocks.has_launched = True
     except Exception as exc:  # the API keeps working without the browser chat
         log.warning("browser chat not mounted: %s", one_line(exc))
 
