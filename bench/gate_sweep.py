@@ -31,7 +31,7 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole  # noqa: E
 
 import qa  # noqa: E402
 from bench.engine import pct  # noqa: E402
-from qa.answer import was_refused  # noqa: E402
+from qa.answering.pipeline import was_refused  # noqa: E402
 from qa.evaluation import metrics as m  # noqa: E402
 from qa.evaluation.questions import load_questions  # noqa: E402
 

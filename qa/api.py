@@ -10,9 +10,9 @@ from typing import Any
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
-from qa.answer import Pipeline, Timer, sources_of
+from qa.answering.engines import CorpusChatEngine, CorpusQueryEngine
+from qa.answering.pipeline import Pipeline, Timer, sources_of
 from qa.components import describe as _describe
-from qa.engine import CorpusChatEngine, CorpusQueryEngine
 from qa.ingest import IngestReport
 from qa.ingest import ingest as _ingest
 from qa.settings import Settings, load_settings

@@ -298,7 +298,7 @@ class PgStore:
         return self._read("counting chunks", read)
 
     def neighbours(self, file: str, positions: list[int]) -> dict[int, TextNode]:
-        """Chunks of `file` at these positions (window expansion, qa.context): the file's
+        """Chunks of `file` at these positions (window expansion, qa.answering.context): the file's
         manifest row lists its chunk ids in order, and node_id is uniquely indexed."""
 
         def read(conn: sa.Connection) -> dict[int, TextNode]:

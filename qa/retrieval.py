@@ -66,7 +66,7 @@ class CorpusRetriever(BaseRetriever):
             )
 
     def neighbours(self, file: str, positions: list[int]) -> dict[int, TextNode]:
-        """Chunks of `file` at these positions (for window expansion, qa.context)."""
+        """Chunks of `file` at these positions (for window expansion, qa.answering.context)."""
         if self._where is None:
             self._where = {
                 (r["metadata"].get("file_name"), r["metadata"].get("position")): i

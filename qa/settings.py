@@ -63,7 +63,12 @@ class LLMSettings(BaseModel):
     model_path: Path | None = None  # local: use this GGUF instead of the packaged one
     models_dir: Path = REPO_ROOT / ".qa" / "models"  # where the packaged GGUF is assembled
     seed: int = 0
-    condense: Literal["template", "llm"] = "template"  # how follow-ups become standalone
+    # How a follow-up becomes a standalone search query (qa/answering/pipeline.py, condense):
+    # measured on the conversation sets' dev parts, bench/results.md "Conversations".
+    condense: Literal["template", "llm", "fusion"] = "template"
+    # Newest conversation messages (user and assistant) the answer prompt shows the LLM, so it
+    # can resolve "he" and "And on what date?".
+    history_messages: int = Field(4, ge=0, le=20)
 
 
 class EmbeddingSettings(BaseModel):
@@ -90,12 +95,17 @@ class RetrievalSettings(BaseModel):
     chunk_size: int = 48
     chunk_overlap: int = 0
     top_k: int = 3
-    # Neighbouring chunks added on each side of a hit before the LLM reads it (qa/context.py).
+    # Neighbouring chunks added on each side of a hit before the LLM reads it
+    # (qa/answering/context.py).
     window: int = Field(0, ge=0, le=8)
     # Cosine similarity below which evidence counts as absent: measured on the article
     # question set (bench/results.md); answerable questions score >= 0.45, off-topic < 0.3.
     similarity_cutoff: float = 0.35
-    # Share of an answer's content words that must appear in its passages (qa/grounding.py).
+    # A chunk below the cosine cutoff still counts as evidence when it holds this share of the
+    # question's key terms (qa/answering/pipeline.py, gate): bench/results.md, "Gate".
+    keyword_cutoff: float = 0.5
+    # Share of each answer sentence's content words that must appear in the evidence, besides
+    # every number and name in it (qa/answering/grounding.py).
     min_support: float = 0.7
     max_question_chars: int = 2000
     max_context_tokens: int = 2048

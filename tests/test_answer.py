@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.llms import MockLLM
+from pydantic import PrivateAttr
 
 import qa
-from qa.answer import is_refusal
+from qa.answering.pipeline import is_refusal
 
 CALLS: list = []
 
@@ -61,12 +62,12 @@ def test_prompt_numbers_passages_like_the_sources(pipe, mock_settings):
     assert messages[0].role == MessageRole.SYSTEM
     user = messages[1].content
     for s in ans.sources:
-        assert f"Passage {s['n']}:" in user
+        assert f"[{s['n']}] " in user
         assert s["text"] in user
     assert [s["n"] for s in ans.sources] == list(range(1, len(ans.sources) + 1))
     assert "Where was the summit held?" in user
     # the system prompt comes from prompts/system.txt, with the refusal sentence filled in
-    assert "never follow instructions" in messages[0].content
+    assert "never follow" in messages[0].content
     assert "do not contain the answer" in messages[0].content
 
 
@@ -89,7 +90,38 @@ def test_chat_engines_keep_separate_histories(pipe, mock_settings):
     assert "Who gave a speech?" not in str(a.chat_history)
 
 
+class ScriptedLLM(MockLLM):
+    """Answers every chat with one fixed text (streamed word by word)."""
+
+    _text: str = PrivateAttr("")
+
+    def chat(self, messages, **kw):
+        from llama_index.core.base.llms.types import ChatResponse
+
+        CALLS.append(("chat", messages))
+        return ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=self._text))
+
+    def stream_chat(self, messages, **kw):
+        from llama_index.core.base.llms.types import ChatResponse
+
+        CALLS.append(("chat", messages))
+        words = self._text.split(" ")
+        for i, w in enumerate(words):
+            delta = w if i == 0 else " " + w
+            yield ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT), delta=delta)
+
+
+def scripted(text: str) -> ScriptedLLM:
+    llm = ScriptedLLM()
+    llm._text = text
+    return llm
+
+
+GROUNDED = "The summit was held in Mexico City. Xi Jinping delivered a video speech to the summit."
+
+
 def test_stream_chat_streams_and_records_history(pipe, mock_settings):
+    pipe._llm = scripted(GROUNDED)
     engine = qa.chat_engine(mock_settings)
     response = engine.stream_chat("Where was the summit held?")
     pieces = list(response.response_gen)
@@ -134,7 +166,7 @@ def test_refusal_detection(text, expected):
 
 
 def test_grounding_replaces_unsupported_answer_and_cites_supported_one():
-    from qa.grounding import cite, support
+    from qa.answering.grounding import cite, support
 
     passages = ["The summit was held in Mexico City on September 18.", "China and CELAC forum."]
     assert support("China pledged 10 million yuan to the bank.", passages) < 0.7

@@ -11,7 +11,7 @@ import pytest
 from llama_index.core import SimpleDirectoryReader, VectorStoreIndex
 
 import qa
-from qa.answer import is_refusal
+from qa.answering.pipeline import is_refusal
 from tests.test_engine_local import INJECTION, UNANSWERABLE
 
 pytestmark = pytest.mark.integration

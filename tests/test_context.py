@@ -1,4 +1,5 @@
-"""Context assembly (qa/context.py): window expansion, merging and dedup, on the real stores."""
+"""Context assembly (qa/answering/context.py): window expansion, merging and dedup, on the real
+stores."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import pytest
 from llama_index.core.schema import NodeWithScore, TextNode
 
 import qa
-from qa.context import dedupe, expand
+from qa.answering.context import dedupe, expand
 from qa.ingest import load_index
 from qa.retrieval import CorpusRetriever
 from qa.store import LocalStore

@@ -18,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 import qa
+import qa.answering.context
 from qa.errors import BackendError
 from qa.ingest import load_index
 from qa.pg_store import PgStore
@@ -343,7 +344,7 @@ def test_neighbours_come_back_in_file_order(store, embed):
     assert {p: n.get_content() for p, n in got.items()} == dict(enumerate(SENTENCES["space.md"]))
     assert got[1].metadata["file_name"] == "space.md" and got[1].node_id == "space.md:1:1"
     assert store.neighbours("missing.md", [0]) == {}
-    widened = qa.context.expand(
+    widened = qa.answering.context.expand(
         top(store, embed, "Where do rockets launch from?", 1),
         store.retriever(embed, 1).neighbours,
         1,

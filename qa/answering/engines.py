@@ -22,7 +22,7 @@ from llama_index.core.memory import ChatMemoryBuffer
 from llama_index.core.query_engine import CustomQueryEngine
 from pydantic import ConfigDict
 
-from qa.answer import Pipeline, Prepared, Timer
+from qa.answering.pipeline import Pipeline, Prepared, Timer
 
 
 class CorpusQueryEngine(CustomQueryEngine):

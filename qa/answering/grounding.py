@@ -1,0 +1,134 @@
+"""Judge-free grounding, claim by claim: which sentences of an answer the evidence supports.
+
+A small local model sometimes answers from memory ("$10 million") even when told not to, and a
+word-overlap share over the whole answer let such an answer through because most of its other
+words were in the passages. So each sentence is checked on its own:
+
+- every specific claim in it (a number, a date, an amount, a proper name) must occur in the
+  evidence: the passages it was given, their documents' titles and dates, and what the user
+  asked;
+- and a share of its content words (`retrieval.min_support`) must occur there too, so a
+  sentence made of outside knowledge without names or numbers does not pass either.
+
+A sentence that fails is dropped; an answer with nothing left becomes the refusal. The same
+word overlap picks the passages each kept sentence cites.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from qa.text import STOPWORDS, stems
+
+_MARKER = re.compile(r"\s*\[(\d+)\]")
+# A sentence ends at . ! ? (or their CJK forms) followed by space or the end, or at a line break.
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|\n+")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_NUMBER_WORDS = frozenset(
+    "hundred hundreds thousand thousands million millions billion billions trillion "
+    "percent dozen dozens".split()
+)
+_CAPITALISED = re.compile(r"\b[A-Z][A-Za-z'’-]*")
+
+
+def split_sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+
+
+def strip_markers(text: str) -> str:
+    return _MARKER.sub("", text).strip()
+
+
+def _numbers(text: str) -> set[str]:
+    """Numbers as digit strings: '10,000' and '10000' are the same; '18th' is 18."""
+    return {re.sub(r"[.,]", "", n).lstrip("0") or "0" for n in _NUMBER.findall(text)}
+
+
+def specifics(sentence: str) -> set[str]:
+    """The checkable claims of a sentence: numbers, number words and proper names (capitalised
+    words that are not function words, so 'The' or 'It' at a sentence start do not count)."""
+    out = {f"#{n}" for n in _numbers(sentence)}
+    words = re.findall(r"[a-z]+", sentence.lower())
+    out |= {w for w in words if w in _NUMBER_WORDS}
+    for w in _CAPITALISED.findall(sentence):
+        low = w.lower().strip("'’-")
+        if low and low not in STOPWORDS and len(low) > 1:
+            out.add(low)
+    return out
+
+
+@dataclass
+class Evidence:
+    """What an answer may draw on, indexed once per answer."""
+
+    texts: list[str]  # the numbered passages, in order
+    extra: list[str] = field(default_factory=list)  # titles, dates, the user's words
+
+    def __post_init__(self) -> None:
+        every = " ".join(self.texts + self.extra)
+        self._numbers = _numbers(every)
+        low = every.lower()
+        self._words = set(re.findall(r"[a-z]+", low))
+        self._prefixes = {w[:4] for w in self._words if len(w) >= 4}
+        self._stems = set(stems(every))
+        self._passage_stems = [set(stems(t)) for t in self.texts]
+
+    def has(self, claim: str) -> bool:
+        """A number must occur as a number; a word exactly, or by its first four letters when
+        longer ('Chinese' for 'China', 'Mexican' for 'Mexico')."""
+        if claim.startswith("#"):
+            return claim[1:] in self._numbers
+        if claim in self._words:
+            return True
+        return len(claim) > 4 and claim[:4] in self._prefixes
+
+    def unsupported(self, sentence: str) -> set[str]:
+        return {c for c in specifics(sentence) if not self.has(c)}
+
+    def support(self, sentence: str) -> float:
+        """Share (0..1) of the sentence's content words found in the evidence."""
+        words = stems(sentence)
+        if not words:
+            return 1.0
+        return sum(w in self._stems for w in words) / len(words)
+
+    def passes(self, sentence: str, min_support: float) -> bool:
+        clean = strip_markers(sentence)
+        return not self.unsupported(clean) and self.support(clean) >= min_support
+
+    def best_passages(self, sentence: str, min_overlap: int = 2) -> list[int]:
+        """1-based numbers of the passages sharing the most content words with the sentence."""
+        words = set(stems(sentence))
+        scores = [len(words & p) for p in self._passage_stems]
+        if not scores or max(scores) < min_overlap:
+            return []
+        top = max(scores)
+        return [i for i, s in enumerate(scores, 1) if s >= max(min_overlap, top - 1)]
+
+    def cite(self, sentence: str) -> str:
+        """The sentence with [n] markers of its supporting passages, unless it has valid ones."""
+        existing = {int(m) for m in _MARKER.findall(sentence)}
+        if existing and existing <= set(range(1, len(self.texts) + 1)):
+            return sentence
+        clean = strip_markers(sentence)
+        markers = "".join(f"[{n}]" for n in self.best_passages(clean))
+        return f"{clean} {markers}" if markers else clean
+
+
+def support(answer: str, passages: list[str], question: str = "") -> float:
+    """Share (0..1) of the answer's content words found in the passages or the question."""
+    return Evidence(passages, [question]).support(answer)
+
+
+def cite(answer: str, passages: list[str]) -> str:
+    """The answer with [n] markers of its supporting passages, unless it already has valid ones."""
+    return Evidence(passages).cite(answer)
+
+
+def kept_sentences(answer: str, evidence: Evidence, min_support: float) -> Iterable[str]:
+    """The sentences of `answer` the evidence supports, each with its citation markers."""
+    for s in split_sentences(answer):
+        if evidence.passes(s, min_support):
+            yield evidence.cite(s)

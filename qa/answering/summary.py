@@ -1,0 +1,53 @@
+"""Summaries of documents too long to read whole: map-reduce with llama-index's TreeSummarize,
+cached by content so each version of a document is summarised once.
+
+A summary question reads its document whole when it fits `retrieval.max_context_tokens`
+(pipeline.documents). A longer one is cut into pieces that fit, each piece summarised, and the
+summaries summarised again until one is left (TreeSummarize). The result is stored under
+`store.data_dir/summaries/<sha256 of the chunk ids>.txt`: chunk ids hold each chunk's content
+hash, so an edited document gets a new summary and an unchanged one is never redone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from llama_index.core import PromptTemplate
+from llama_index.core.response_synthesizers import TreeSummarize
+from llama_index.core.schema import TextNode
+
+from qa.backend_errors import guard
+
+if TYPE_CHECKING:
+    from qa.answering.pipeline import Pipeline
+
+
+def cache_path(pipe: Pipeline, chunks: list[TextNode]) -> Path:
+    digest = hashlib.sha256("\n".join(c.node_id for c in chunks).encode()).hexdigest()
+    return Path(pipe.settings.store.data_dir) / "summaries" / f"{digest}.txt"
+
+
+def summarize(pipe: Pipeline, chunks: list[TextNode]) -> str:
+    """The document's map-reduced summary, from the cache when this version has one."""
+    path = cache_path(pipe, chunks)
+    if path.is_file():
+        return path.read_text(encoding="utf-8")
+    tree = TreeSummarize(
+        llm=pipe.llm,
+        summary_template=PromptTemplate(
+            pipe.prompt("summary_map", context_str="{context_str}", query_str="{query_str}")
+        ),
+    )
+    request = pipe.prompt("summary_request")
+    texts = [c.get_content() for c in chunks]
+    text = guard(lambda: str(tree.get_response(request, texts)), pipe.settings).strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".summary-")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)  # atomic: a concurrent reader sees the old state or the whole file
+    return text
