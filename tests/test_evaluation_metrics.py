@@ -121,3 +121,34 @@ def test_cost():
     price = m.price_per_million("openai", "gpt-4o-mini")
     assert m.cost_usd(1_000_000, 1_000_000, price) == pytest.approx(0.75)
     assert m.cost_usd(10, 10, None) is None
+
+
+def test_fact_alternatives_count_for_one_fact():
+    """A fact "Sept 18 | September 18" has two accepted wordings; either one counts."""
+    facts = ["Mexico City", "September 18 | Sept. 18 | 18 September"]
+    assert m.facts_found("Held on 18 September in Mexico City [1].", facts) == [True, True]
+    assert m.facts_found("Held in Mexico City.", facts) == [True, False]
+    assert m.fact_recall("On Sept. 18, in Lima.", facts) == 0.5
+    assert m.fact_recall("On September   18 [2], in mexico city.", facts) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("answer", "any_of", "min_facts", "ok"),
+    [
+        ("alpha beta gamma", False, None, True),  # default: every fact
+        ("alpha beta", False, None, False),
+        ("alpha beta", False, 2, True),  # min_facts: two of three suffice
+        ("alpha", False, 2, False),
+        ("gamma", True, None, True),  # facts_any: one suffices
+        ("delta", True, None, False),
+        ("a1 beta", False, 2, True),  # an alternative counts for its fact
+    ],
+)
+def test_facts_satisfied(answer, any_of, min_facts, ok):
+    facts = ["alpha | a1", "beta", "gamma"]
+    assert m.facts_satisfied(answer, facts, any_of, min_facts) is ok
+
+
+def test_no_facts_is_nothing_to_miss():
+    assert m.facts_satisfied("anything", []) is True
+    assert m.facts_needed(0, any_of=True) == 0
