@@ -159,3 +159,18 @@ def test_cli_split_and_new_gates(corpus, tmp_path, capsys):
         main(base[:-2] + ["--split", "train"])
     assert info.value.code == 2
     assert "invalid choice: 'train'" in capsys.readouterr().err
+
+
+def test_condense_plus_context_pipeline_on_mock_models(mock_settings):
+    """llama-index's CondensePlusContextChatEngine answers single questions and follow-ups,
+    and reports its source nodes so hit rate and MRR are computed."""
+    run = evaluate(ITEMS, mock_settings, judge=False, progress=False,
+                   pipeline="condense_plus_context")  # fmt: skip
+    s = run.summary
+    assert run.pipeline == "condense_plus_context" and s["errors"] == 0
+    assert s["n_retrieval"] == 2 and s["hit_rate"] is not None and s["mrr"] is not None
+    assert run.meta["prepare"]["top_k"] == 2
+    where, who = run.results[0], run.results[1]
+    assert where["search_query"] == where["question"]  # no history: asked as is
+    assert who["search_query"] != who["question"]  # condensed with the first turn
+    assert who["retrieved"] and who["sources"] and s["n_turns"] == 2

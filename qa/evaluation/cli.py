@@ -33,8 +33,9 @@ def _args(p: argparse.ArgumentParser) -> None:
         "--pipeline",
         action="append",
         choices=PIPELINES,
-        help="ours (default) or baseline (plain llama-index default pipeline, same models);"
-        " repeat to run several side by side",
+        help="ours (default), baseline (plain llama-index default query engine, same models)"
+        " or condense_plus_context (llama-index's CondensePlusContextChatEngine over that"
+        " index); repeat to run several side by side",
     )
     p.add_argument(
         "--split",

@@ -21,7 +21,7 @@ from qa.evaluation.judge import JudgeEvaluator
 from qa.evaluation.questions import Question, load_questions, parse_questions, select_split
 from qa.evaluation.targets import Ours, Target, TokenTally, Turn
 
-PIPELINES = ("ours", "baseline")
+PIPELINES = ("ours", "baseline", "condense_plus_context")
 
 # name -> (label, higher is better, shown as a 0..1 rate)
 SUMMARY_METRICS: dict[str, tuple[str, bool, bool]] = {
@@ -159,6 +159,10 @@ def make_target(name: str, settings: qa.Settings) -> Target:
         from qa.evaluation.baseline import Baseline
 
         return Baseline(settings)
+    if name == "condense_plus_context":
+        from qa.evaluation.baseline import CondensePlusContext
+
+        return CondensePlusContext(settings)
     raise InputError(f"unknown pipeline {name!r}: choose from {', '.join(PIPELINES)}")
 
 
