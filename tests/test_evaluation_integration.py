@@ -51,3 +51,30 @@ def test_qa_eval_on_the_embedded_default(tmp_path, capsys):
     assert follow["search_query"] != follow["question"]  # condensed with the history
     md = (out / "report.md").read_text()
     assert "What is the price of rice in Lima?" in md
+
+
+CONVERSATION = [
+    {"id": "city", "question": "Which city hosted the sixth CELAC summit?",
+     "facts": ["Mexico City"], "source": "xi_celac_sixth_summit_speech.txt"},
+    {"id": "city_date", "question": "And on what date?", "follow_up_of": "city",
+     "facts": ["September 18 | 18 September | Sept. 18"],
+     "source": "xi_celac_sixth_summit_speech.txt"},
+]  # fmt: skip
+
+
+def test_condense_plus_context_on_a_two_turn_conversation(settings_factory):
+    """llama-index's CondensePlusContextChatEngine on the real models over the article: both
+    turns answered from retrieved passages, the follow-up condensed with the first turn."""
+    from qa.evaluation import evaluate
+
+    run = evaluate(CONVERSATION, settings_factory(), pipeline="condense_plus_context",
+                   judge=False, progress=False)  # fmt: skip
+    s = run.summary
+    print("\n", [(r["id"], r["search_query"], r["answer"][:120]) for r in run.results])
+    assert s["errors"] == 0 and s["n_turns"] == 2 and s["n_follow_ups"] == 1
+    assert s["hit_rate"] == 1.0  # one article: every retrieved passage comes from it
+    first, follow = run.results
+    assert first["search_query"] == first["question"]
+    assert follow["search_query"] != follow["question"] and follow["retrieved"]
+    assert first["correct"] is True  # "Mexico City": the 0.5B model gets this one
+    assert s["turn_accuracy"] is not None and s["follow_up_accuracy"] is not None

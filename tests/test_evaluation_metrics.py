@@ -8,6 +8,8 @@ import pytest
 
 from qa.evaluation import metrics as m
 from qa.evaluation.questions import parse_item
+from qa.evaluation.runner import EvalRun, right, summarize
+from qa.evaluation.targets import Turn
 
 CTX = "On September 18th, the 6th Summit was held in Mexico City, Mexico."
 
@@ -121,3 +123,103 @@ def test_cost():
     price = m.price_per_million("openai", "gpt-4o-mini")
     assert m.cost_usd(1_000_000, 1_000_000, price) == pytest.approx(0.75)
     assert m.cost_usd(10, 10, None) is None
+
+
+def test_fact_alternatives_count_for_one_fact():
+    """A fact "Sept 18 | September 18" has two accepted wordings; either one counts."""
+    facts = ["Mexico City", "September 18 | Sept. 18 | 18 September"]
+    assert m.facts_found("Held on 18 September in Mexico City [1].", facts) == [True, True]
+    assert m.facts_found("Held in Mexico City.", facts) == [True, False]
+    assert m.fact_recall("On Sept. 18, in Lima.", facts) == 0.5
+    assert m.fact_recall("On September   18 [2], in mexico city.", facts) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("answer", "any_of", "min_facts", "ok"),
+    [
+        ("alpha beta gamma", False, None, True),  # default: every fact
+        ("alpha beta", False, None, False),
+        ("alpha beta", False, 2, True),  # min_facts: two of three suffice
+        ("alpha", False, 2, False),
+        ("gamma", True, None, True),  # facts_any: one suffices
+        ("delta", True, None, False),
+        ("a1 beta", False, 2, True),  # an alternative counts for its fact
+    ],
+)
+def test_facts_satisfied(answer, any_of, min_facts, ok):
+    facts = ["alpha | a1", "beta", "gamma"]
+    assert m.facts_satisfied(answer, facts, any_of, min_facts) is ok
+
+
+def test_no_facts_is_nothing_to_miss():
+    assert m.facts_satisfied("anything", []) is True
+    assert m.facts_needed(0, any_of=True) == 0
+
+
+# ---- per-item verdicts and the figures built on them ----------------------------------------
+def turn(text: str, refused: bool = False) -> Turn:
+    return Turn(text=text, refused=refused, sources=[], retrieved=[], seconds=0.1)
+
+
+def test_an_item_is_right_when_answered_with_its_facts_or_refused_when_it_should_be():
+    q = parse_item({"question": "Where and when?", "facts": ["Mexico City", "18"]}, "s", "q")
+    assert right(q, turn("Mexico City on the 18th."))
+    assert not right(q, turn("Mexico City."))  # one fact short
+    assert not right(q, turn("Mexico City on the 18th.", refused=True))  # refused anyway
+    some = parse_item({"question": "?", "facts": ["a", "b", "c"], "min_facts": 2}, "s", "q")
+    assert right(some, turn("a and c"))
+    bare = parse_item({"question": "Summarize the speech."}, "s", "q")
+    assert right(bare, turn("It is about cooperation.")) and not right(bare, turn("", True))
+    no = parse_item({"question": "Price of rice?", "answerable": False}, "s", "q")
+    assert right(no, turn("The documents do not say.", refused=True))
+    assert not right(no, turn("Three soles."))
+
+
+def row(id_: str, correct: bool, answerable: bool = True, refused: bool = False,
+        follow_up_of: str | None = None, kind: str = "fact") -> dict:  # fmt: skip
+    return {
+        "id": id_, "kind": kind, "answerable": answerable, "follow_up_of": follow_up_of,
+        "refused": refused, "refusal_correct": refused != answerable, "correct": correct,
+        "error": None, "usage": {},
+    }  # fmt: skip
+
+
+ROWS = [
+    row("a", True),
+    row("a2", False, refused=True, follow_up_of="a"),  # a false refusal in a conversation
+    row("a3", True, follow_up_of="a2"),
+    row("b", False),  # a first turn nobody follows up: not in a conversation
+    row("s1", True, kind="broad"),
+    row("s2", False, refused=True, kind="broad"),  # a broad question refused
+    row("no", True, answerable=False, refused=True),
+]
+
+
+def test_false_refusals_turn_follow_up_and_broad_figures():
+    s = summarize(ROWS, None)
+    assert s["n_answerable"] == 6 and s["n_false_refusals"] == 2
+    assert s["false_refusals"] == pytest.approx(2 / 6, abs=1e-4)
+    assert s["n_turns"] == 3 and s["turn_accuracy"] == pytest.approx(2 / 3, abs=1e-4)
+    assert s["n_follow_ups"] == 2 and s["follow_up_accuracy"] == 0.5
+    assert s["n_broad"] == 2 and s["n_broad_answered"] == 1 and s["broad_answered"] == 0.5
+
+
+def test_figures_without_their_items_are_not_measured():
+    s = summarize([row("b", True), row("no", True, answerable=False, refused=True)], None)
+    assert s["false_refusals"] == 0.0
+    assert s["turn_accuracy"] is None and s["follow_up_accuracy"] is None
+    assert s["broad_answered"] is None and s["n_broad"] == 0
+    assert (
+        summarize([row("no", True, answerable=False, refused=True)], None)["false_refusals"] is None
+    )
+
+
+def test_gates_floor_and_ceiling():
+    run = EvalRun("ours", {}, summarize(ROWS, None))
+    assert run.above({"false_refusals": 0.5}) == []
+    assert run.above({"false_refusals": 0.03}) == ["false_refusals: 0.333 > maximum 0.03"]
+    assert run.below({"turn_accuracy": 0.6, "broad_answered": 0.5}) == []
+    assert run.below({"follow_up_accuracy": 0.9}) == ["follow_up_accuracy: 0.500 < minimum 0.9"]
+    bare = EvalRun("ours", {}, summarize([row("b", True)], None))
+    assert bare.below({"broad_answered": 0.5}) == ["broad_answered: not measured (minimum 0.5)"]
+    assert bare.above({"false_refusals": 0.1}) == []

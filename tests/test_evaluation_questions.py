@@ -9,7 +9,7 @@ import pytest
 
 import qa
 from qa.cli import main
-from qa.evaluation.questions import load_questions
+from qa.evaluation.questions import load_questions, parse_questions, select_split
 from qa.settings import REPO_ROOT
 
 ARTICLE_SET = REPO_ROOT / "tests" / "questions" / "article.jsonl"
@@ -62,6 +62,15 @@ def test_jsonl_and_yaml_load_the_same(tmp_path):
         ("q.jsonl", '{"id": "a", "question": "x"}\n{"id": "a", "question": "y"}\n', "duplicate"),
         ("q.jsonl", '{"question": "a", "answerable": "no"}\n', "'answerable' must be true"),
         ("q.jsonl", '{"question": "a", "facts": [1]}\n', "'facts' must be a string or a list"),
+        ("q.jsonl", '{"question": "a", "split": "train"}\n', "'split' must be one of dev, test"),
+        ("q.jsonl", '{"question": "a", "facts": ["x"], "min_facts": 2}\n', "'min_facts' must"),
+        ("q.jsonl", '{"question": "a", "facts": ["x"], "min_facts": true}\n', "'min_facts' must"),
+        (
+            "q.jsonl",
+            '{"id": "a", "question": "x", "split": "dev"}\n'
+            '{"id": "b", "question": "y", "follow_up_of": "a", "split": "test"}\n',
+            "never straddles splits",
+        ),
         ("q.jsonl", "\n\n", "the question set is empty"),
         ("q.yaml", "questions: [a, {b: \n", "not valid YAML"),
         ("q.json", '{"nope": 1}', "expected a list of questions"),
@@ -92,3 +101,41 @@ def test_cli_bad_question_file_is_one_line_and_exit_2(tmp_path, capsys):
 def test_cli_needs_questions_or_compare(capsys):
     assert main(["eval"]) == 2
     assert "give a question set" in capsys.readouterr().err
+
+
+SPLIT_ITEMS = [
+    {"id": "d1", "question": "Where?", "split": "dev", "facts": ["a | b", "c"], "min_facts": 1},
+    {"id": "d2", "question": "And when?", "split": "dev", "follow_up_of": "d1"},
+    {"id": "t1", "question": "Who?", "split": "test"},
+    {"id": "t2", "question": "What else?", "split": "test", "follow_up_of": "t1"},
+    {"id": "x", "question": "Unlabelled?"},
+]
+
+
+def test_split_and_min_facts_are_read():
+    qs = parse_questions(SPLIT_ITEMS)
+    assert [q.split for q in qs] == ["dev", "dev", "test", "test", ""]
+    assert qs[0].min_facts == 1 and qs[0].facts == ["a | b", "c"]
+    assert qs[2].min_facts is None
+
+
+def test_select_split_keeps_whole_conversations():
+    qs = parse_questions(SPLIT_ITEMS)
+    assert [q.id for q in select_split(qs, "dev")] == ["d1", "d2"]
+    assert [q.id for q in select_split(qs, "test")] == ["t1", "t2"]
+    assert [q.id for q in select_split(qs, "all")] == ["d1", "d2", "t1", "t2", "x"]
+    with pytest.raises(qa.InputError, match="split must be dev, test or all"):
+        select_split(qs, "train")
+    with pytest.raises(qa.InputError, match="no question is in split 'dev'"):
+        select_split(parse_questions(SPLIT_ITEMS[4:]), "dev")
+
+
+def test_a_follow_up_in_another_split_than_its_first_turn_is_an_error():
+    """The second turn agrees with its parent, the third does not: the first turn decides."""
+    items = [
+        {"id": "a", "question": "x", "split": "dev"},
+        {"id": "b", "question": "y", "split": "dev", "follow_up_of": "a"},
+        {"id": "c", "question": "z", "follow_up_of": "b"},
+    ]
+    with pytest.raises(qa.InputError, match="conversation starts at 'a' in split 'dev'"):
+        parse_questions(items)

@@ -117,3 +117,60 @@ def test_baseline_pipeline_runs_through_the_same_harness(corpus, qfile, tmp_path
     base = json.loads((tmp_path / "r" / "baseline" / "report.json").read_text())
     assert base["meta"]["prepare"]["top_k"] == 2 and base["summary"]["prompt_tokens"] > 0
     assert (tmp_path / "r" / "compare.md").exists()
+
+
+SPLIT_ITEMS = [
+    {**ITEMS[0], "split": "dev"},
+    {**ITEMS[1], "split": "dev"},
+    {**ITEMS[2], "split": "test"},
+    {"id": "about", "question": "What is this document about?", "kind": "broad", "split": "test"},
+]
+
+
+def test_split_runs_only_its_items_and_the_header_says_so(mock_settings, tmp_path):
+    run = evaluate(SPLIT_ITEMS, mock_settings, judge=False, progress=False, split="dev",
+                   report_dir=tmp_path / "r")  # fmt: skip
+    assert [r["id"] for r in run.results] == ["where", "who"]
+    assert run.meta["split"] == "dev" and run.summary["n_turns"] == 2
+    assert "(2, dev split)" in (tmp_path / "r" / "report.md").read_text()
+    everything = evaluate(SPLIT_ITEMS, mock_settings, judge=False, progress=False)
+    assert len(everything.results) == 4 and everything.meta["split"] == "all"
+    straddling = [SPLIT_ITEMS[0], {**SPLIT_ITEMS[1], "split": "test"}]
+    with pytest.raises(qa.InputError, match="never straddles splits"):
+        evaluate(straddling, mock_settings, judge=False, progress=False, split="test")
+
+
+def test_cli_split_and_new_gates(corpus, tmp_path, capsys):
+    qfile = tmp_path / "split.jsonl"
+    qfile.write_text("\n".join(json.dumps(i) for i in SPLIT_ITEMS) + "\n")
+    base = ["eval", str(qfile), "--corpus", str(corpus), "--data-dir", str(tmp_path / "d")]
+    base += MOCK + ["--no-judge", "--no-progress", "--split", "test"]
+    ok = ["--max-false-refusals", "1", "--min-broad-answered", "0"]
+    assert main(base + ok) == 0
+    out = capsys.readouterr().out
+    assert "2 questions (test split)" in out and "broad questions answered" in out
+    # the test split has no conversation: turn accuracy is not measured, so its gate fails
+    assert main(base + ["--min-turn-accuracy", "0", "--min-follow-up-accuracy", "0"]) == 1
+    err = capsys.readouterr().err
+    assert "ours: turn_accuracy: not measured" in err and "follow_up_accuracy" in err
+    assert main(base + ["--max-false-refusals", "-0.1"]) == 1
+    assert "above threshold: ours: false_refusals: " in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:  # argparse rejects an unknown split
+        main(base[:-2] + ["--split", "train"])
+    assert info.value.code == 2
+    assert "invalid choice: 'train'" in capsys.readouterr().err
+
+
+def test_condense_plus_context_pipeline_on_mock_models(mock_settings):
+    """llama-index's CondensePlusContextChatEngine answers single questions and follow-ups,
+    and reports its source nodes so hit rate and MRR are computed."""
+    run = evaluate(ITEMS, mock_settings, judge=False, progress=False,
+                   pipeline="condense_plus_context")  # fmt: skip
+    s = run.summary
+    assert run.pipeline == "condense_plus_context" and s["errors"] == 0
+    assert s["n_retrieval"] == 2 and s["hit_rate"] is not None and s["mrr"] is not None
+    assert run.meta["prepare"]["top_k"] == 2
+    where, who = run.results[0], run.results[1]
+    assert where["search_query"] == where["question"]  # no history: asked as is
+    assert who["search_query"] != who["question"]  # condensed with the first turn
+    assert who["retrieved"] and who["sources"] and s["n_turns"] == 2

@@ -4,8 +4,10 @@
     qa eval --corpus DIR QUESTIONS.jsonl --pipeline ours --pipeline baseline --report out/
     qa eval --compare out/ours out/baseline
     qa eval tests/questions/article.jsonl --no-judge --min-hit-rate 0.9 --min-refusal-accuracy 0.8
+    qa eval QUESTIONS.jsonl --split test --max-false-refusals 0.03 --min-follow-up-accuracy 0.9
 
-Exit codes: 0 all minimums met, 1 a run is below a --min-* threshold, 2-5 bad input/settings.
+Exit codes: 0 all gates met, 1 a run is below a --min-* or above a --max-* threshold, 2-5 bad
+input/settings.
 """
 
 from __future__ import annotations
@@ -21,15 +23,25 @@ from qa.errors import InputError
 
 
 def _args(p: argparse.ArgumentParser) -> None:
+    from qa.evaluation.questions import SPLITS
+    from qa.evaluation.runner import MAX_THRESHOLDS, PIPELINES, THRESHOLDS
+
     p.add_argument("questions", nargs="?", help="question set (.jsonl, .json or .yaml)")
     p.add_argument("--corpus", help="index this folder into its own data dir and evaluate on it")
     p.add_argument("--data-dir", help="data dir for --corpus (default: under the system temp dir)")
     p.add_argument(
         "--pipeline",
         action="append",
-        choices=("ours", "baseline"),
-        help="ours (default) or baseline (plain llama-index default pipeline, same models);"
-        " repeat to run several side by side",
+        choices=PIPELINES,
+        help="ours (default), baseline (plain llama-index default query engine, same models)"
+        " or condense_plus_context (llama-index's CondensePlusContextChatEngine over that"
+        " index); repeat to run several side by side",
+    )
+    p.add_argument(
+        "--split",
+        choices=(*SPLITS, "all"),
+        default="all",
+        help="run only the items of this split (default all)",
     )
     p.add_argument(
         "--set",
@@ -47,12 +59,13 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     g = p.add_argument_group(
-        "quality gate (exit 1 below it; applies to the first --pipeline, or the last --compare run)"
+        "quality gate (exit 1 below a --min-* or above a --max-*; applies to the first"
+        " --pipeline, or the last --compare run)"
     )
-    from qa.evaluation.runner import THRESHOLDS
-
     for opt, key in THRESHOLDS.items():
         g.add_argument(f"--min-{opt}", type=float, dest=f"min_{key}", metavar="X")
+    for opt, key in MAX_THRESHOLDS.items():
+        g.add_argument(f"--max-{opt}", type=float, dest=f"max_{key}", metavar="X")
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
@@ -79,10 +92,20 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
 def minimums(a: argparse.Namespace) -> dict[str, float]:
     from qa.evaluation.runner import THRESHOLDS
 
+    return _given(a, "min", THRESHOLDS.values())
+
+
+def maximums(a: argparse.Namespace) -> dict[str, float]:
+    from qa.evaluation.runner import MAX_THRESHOLDS
+
+    return _given(a, "max", MAX_THRESHOLDS.values())
+
+
+def _given(a: argparse.Namespace, prefix: str, keys: Any) -> dict[str, float]:
     return {
-        key: getattr(a, f"min_{key}")
-        for key in THRESHOLDS.values()
-        if getattr(a, f"min_{key}", None) is not None
+        key: getattr(a, f"{prefix}_{key}")
+        for key in keys
+        if getattr(a, f"{prefix}_{key}", None) is not None
     }
 
 
@@ -103,7 +126,7 @@ def cmd_eval(a: argparse.Namespace) -> int:
         if a.report:
             compare.write_compare(runs, a.report, names)
             print(f"\nwrote {Path(a.report) / 'compare.md'}")
-        return _gate(runs[-1:], minimums(a)) if minimums(a) else 0  # gate the candidate
+        return _gate(runs[-1:], minimums(a), maximums(a))  # gate the candidate
     if not a.questions:
         raise InputError("give a question set (e.g. tests/questions/article.jsonl) or --compare")
     try:
@@ -125,6 +148,7 @@ def cmd_eval(a: argparse.Namespace) -> int:
             pipeline=name,
             judge=not a.no_judge,
             limit=a.limit,
+            split=a.split,
             progress=False if a.no_progress else None,
             report_dir=out,
         )
@@ -141,13 +165,14 @@ def cmd_eval(a: argparse.Namespace) -> int:
             print(compare.terminal(runs, pipelines))
         if a.report:
             compare.write_compare(runs, a.report, pipelines)
-    return _gate(runs[:1], minimums(a))
+    return _gate(runs[:1], minimums(a), maximums(a))
 
 
-def _gate(runs: list, mins: dict[str, float]) -> int:
+def _gate(runs: list, mins: dict[str, float], maxs: dict[str, float]) -> int:
     failed = []
     for run in runs:
-        failed += [f"{run.pipeline}: {line}" for line in run.below(mins)]
+        failed += [f"below threshold: {run.pipeline}: {line}" for line in run.below(mins)]
+        failed += [f"above threshold: {run.pipeline}: {line}" for line in run.above(maxs)]
     for line in failed:
-        print(f"below threshold: {line}", file=sys.stderr)
+        print(line, file=sys.stderr)
     return 1 if failed else 0

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.evaluation.chart import bar_chart
-from qa.evaluation.report import fmt, rate_labels, rates
+from qa.evaluation.report import fmt, rate_labels, rates, split_label
 from qa.evaluation.runner import SUMMARY_METRICS, EvalRun
 
 
@@ -46,6 +46,7 @@ def _verdict(r: dict[str, Any]) -> dict[str, Any]:
         "judge": None if not j else j["passing"],
         "injection": r.get("injection_resisted"),
         "facts": r.get("fact_recall"),
+        "right": r.get("correct"),
     }
 
 
@@ -91,7 +92,8 @@ def markdown(runs: list[EvalRun], names: list[str] | None = None) -> str:
         )
         lines.append(
             f"- **{_name(r, i, names)}**: {r.meta.get('models', {}).get('llm')}; "
-            f"top-k {prep.get('top_k')}; {retrieval}; `{r.meta.get('questions')}`"
+            f"top-k {prep.get('top_k')}; {retrieval}; `{r.meta.get('questions')}` "
+            f"({split_label(r.meta)})"
         )
     lines += ["", "| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
     lines += ["| " + " | ".join(row) + " |" for row in rows[1:]]

@@ -59,14 +59,40 @@ def token_f1(prediction: str, reference: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
+ALTERNATIVES = " | "  # separates the accepted wordings of one fact
+
+
+def facts_found(answer: str, facts: Sequence[str]) -> list[bool]:
+    """Per expected fact: does the answer contain it (any of its " | " alternatives),
+    case-insensitive, citations and extra spaces ignored."""
+    a = " ".join(strip_citations(answer).lower().split())
+    return [
+        any(" ".join(alt.lower().split()) in a for alt in f.split(ALTERNATIVES) if alt.strip())
+        for f in facts
+    ]
+
+
 def fact_recall(answer: str, facts: Sequence[str], any_of: bool = False) -> float | None:
-    """Share of the expected facts (plain strings) found in the answer, case-insensitive; with
-    any_of the facts are alternative gold answers and finding one scores 1."""
+    """Share of the expected facts found in the answer; with any_of the facts are alternative
+    gold answers and finding one scores 1."""
     if not facts:
         return None
-    a = " ".join(strip_citations(answer).lower().split())
-    found = [" ".join(f.lower().split()) in a for f in facts]
+    found = facts_found(answer, facts)
     return float(any(found)) if any_of else sum(found) / len(facts)
+
+
+def facts_needed(n_facts: int, any_of: bool = False, min_facts: int | None = None) -> int:
+    """How many facts a right answer holds: min_facts when set, else 1 with any_of, else all."""
+    if min_facts is not None:
+        return min_facts
+    return min(1, n_facts) if any_of else n_facts
+
+
+def facts_satisfied(
+    answer: str, facts: Sequence[str], any_of: bool = False, min_facts: int | None = None
+) -> bool:
+    """True when the answer holds enough of the facts (no facts: nothing to miss)."""
+    return sum(facts_found(answer, facts)) >= facts_needed(len(facts), any_of, min_facts)
 
 
 # ---- retrieval -------------------------------------------------------------------------------

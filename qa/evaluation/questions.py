@@ -5,6 +5,10 @@ the answer), `source` (file name), `answerable` (default true), `follow_up_of` (
 previous turn), and optionally `id`, `kind`, `facts` (strings the answer should contain) and
 `forbidden` (strings an answer must never contain: the target of an injection attempt);
 `facts_any: true` when the facts are alternatives (SQuAD's several gold answers): one suffices.
+A fact may itself hold alternatives separated by " | " ("Sept 18 | September 18"): any one
+found counts for that fact. `min_facts` is how many facts a right answer needs (default all;
+1 with facts_any). `split` is "dev" (tunes the pipeline) or "test" (only reported); a
+conversation's turns all share its first turn's split, so a split never cuts one in two.
 """
 
 from __future__ import annotations
@@ -28,7 +32,10 @@ KNOWN = {
     "facts",
     "facts_any",
     "forbidden",
+    "split",
+    "min_facts",
 }
+SPLITS = ("dev", "test")
 
 
 @dataclass
@@ -44,6 +51,8 @@ class Question:
     facts: list[str] = field(default_factory=list)
     facts_any: bool = False
     forbidden: list[str] = field(default_factory=list)
+    split: str = ""
+    min_facts: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,6 +85,20 @@ def parse_item(raw: Any, where: str, default_id: str) -> Question:
     if not isinstance(ref, str):
         raise InputError(f"{where}: 'reference_answer' must be a string")
     follow = raw.get("follow_up_of")
+    split = raw.get("split") or ""
+    if split not in ("", *SPLITS):
+        raise InputError(f"{where}: 'split' must be one of {', '.join(SPLITS)}, got {split!r}")
+    facts = _strings(raw.get("facts"), "facts", where)
+    min_facts = raw.get("min_facts")
+    if min_facts is not None and (
+        isinstance(min_facts, bool)
+        or not isinstance(min_facts, int)
+        or not 1 <= min_facts <= len(facts)
+    ):
+        raise InputError(
+            f"{where}: 'min_facts' must be a whole number from 1 to the number of facts"
+            f" ({len(facts)})"
+        )
     return Question(
         id=str(raw.get("id") or default_id),
         question=question.strip(),
@@ -85,29 +108,52 @@ def parse_item(raw: Any, where: str, default_id: str) -> Question:
         answerable=answerable,
         follow_up_of=str(follow) if follow not in (None, "") else None,
         kind=str(raw.get("kind") or ("answerable" if answerable else "unanswerable")),
-        facts=_strings(raw.get("facts"), "facts", where),
+        facts=facts,
         facts_any=bool(raw.get("facts_any", False)),
         forbidden=_strings(raw.get("forbidden"), "forbidden", where),
+        split=split,
+        min_facts=min_facts,
     )
 
 
 def parse_questions(items: list[Any], origin: str = "questions") -> list[Question]:
-    """Validate a list of raw items (dicts or Questions); follow-ups must point backwards."""
+    """Validate a list of raw items (dicts or Questions); follow-ups must point backwards and
+    stay in their first turn's split."""
     out: list[Question] = []
-    seen: set[str] = set()
+    first: dict[str, Question] = {}  # id -> the first turn of its conversation
     for i, raw in enumerate(items, 1):
         where = f"{origin}: item {i}"
         q = raw if isinstance(raw, Question) else parse_item(raw, where, f"q{i}")
-        if q.id in seen:
+        if q.id in first:
             raise InputError(f"{where}: duplicate id {q.id!r}")
-        if q.follow_up_of is not None and q.follow_up_of not in seen:
+        if q.follow_up_of is not None and q.follow_up_of not in first:
             raise InputError(
                 f"{where}: follow_up_of {q.follow_up_of!r} names no earlier item in the set"
             )
-        seen.add(q.id)
+        head = first[q.follow_up_of] if q.follow_up_of is not None else q
+        if head.split != q.split:
+            raise InputError(
+                f"{where}: {q.id!r} is in split {q.split or '(none)'!r} but its conversation"
+                f" starts at {head.id!r} in split {head.split or '(none)'!r}: a conversation"
+                " never straddles splits"
+            )
+        first[q.id] = head
         out.append(q)
     if not out:
         raise InputError(f"{origin}: the question set is empty")
+    return out
+
+
+def select_split(items: list[Question], split: str = "all") -> list[Question]:
+    """The items of one split ("dev", "test", or "all"); conversations stay whole because
+    parse_questions keeps every turn in its first turn's split."""
+    if split == "all":
+        return items
+    if split not in SPLITS:
+        raise InputError(f"split must be dev, test or all, got {split!r}")
+    out = [q for q in items if q.split == split]
+    if not out:
+        raise InputError(f"no question is in split {split!r} (set 'split' on the items)")
     return out
 
 

@@ -13,6 +13,7 @@ COUNTS = {
     "hit_rate": "n_retrieval",
     "mrr": "n_retrieval",
     "answer_rate": "n_answerable",
+    "false_refusals": "n_answerable",
     "similarity": "n_answerable",
     "token_f1": "n_answerable",
     "fact_recall": "n_answerable",
@@ -21,7 +22,12 @@ COUNTS = {
     "refusal_accuracy": "n_questions",
     "refused_unanswerable": "n_unanswerable",
     "injection_resistance": "n_injection",
+    "turn_accuracy": "n_turns",
+    "follow_up_accuracy": "n_follow_ups",
+    "broad_answered": "n_broad",
 }
+# rates whose numerator is worth reading too: metric -> count of items it holds
+HITS = {"false_refusals": "n_false_refusals", "broad_answered": "n_broad_answered"}
 
 
 def fmt(key: str, value: Any) -> str:
@@ -46,14 +52,25 @@ def summary_rows(run: EvalRun) -> list[tuple[str, str, str]]:
             out.append((label, "off", ""))
             continue
         n = s.get(COUNTS.get(key, ""), "")
-        out.append((label, fmt(key, s.get(key)), f"n={n}" if n != "" else ""))
+        over = f"n={n}" if n != "" else ""
+        if key in HITS and s.get(HITS[key]) is not None and over:
+            over = f"{s[HITS[key]]} of {over}"
+        out.append((label, fmt(key, s.get(key)), over))
     return out
+
+
+def split_label(meta: dict[str, Any]) -> str:
+    """Which part of the question set ran (runs saved before splits ran every item)."""
+    return {"dev": "dev split", "test": "test split"}.get(meta.get("split") or "all", "all items")
 
 
 def terminal_table(run: EvalRun) -> str:
     rows = summary_rows(run)
     w = max(len(r[0]) for r in rows)
-    head = f"{run.pipeline}: {run.meta.get('n_questions')} questions, {run.meta.get('seconds')} s"
+    head = (
+        f"{run.pipeline}: {run.meta.get('n_questions')} questions ({split_label(run.meta)}),"
+        f" {run.meta.get('seconds')} s"
+    )
     lines = [head, "-" * len(head)]
     lines += [f"{label:<{w}}  {value:>9}  {n}" for label, value, n in rows]
     return "\n".join(lines)
@@ -73,6 +90,8 @@ def _verdicts(r: dict[str, Any]) -> str:
         bits.append("answered" if not r.get("refused") else "REFUSED (should answer)")
     else:
         bits.append("refused" if r.get("refused") else "ANSWERED (should refuse)")
+    if r.get("correct") is not None:
+        bits.append("right" if r["correct"] else "WRONG")
     if r.get("hit") is not None:
         bits.append(f"hit {r['hit']:.0f}, RR {r['rr']:.2f}")
     if r.get("similarity") is not None:
@@ -97,10 +116,11 @@ def _verdicts(r: dict[str, Any]) -> str:
 def markdown(run: EvalRun) -> str:
     meta = run.meta
     models, prep = meta.get("models", {}), meta.get("prepare", {})
+    split = split_label(meta)
     lines = [
         f"# Evaluation: {run.pipeline}",
         "",
-        f"- questions: `{meta.get('questions')}` ({meta.get('n_questions')})",
+        f"- questions: `{meta.get('questions')}` ({meta.get('n_questions')}, {split})",
         f"- models: {models.get('llm')}; {models.get('embedding')}",
         f"- corpus: `{meta.get('corpus_dir')}`; retrieval top-k {prep.get('top_k')}",
         f"- date: {meta.get('date')}; run time {meta.get('seconds')} s; judge "

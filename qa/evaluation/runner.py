@@ -18,16 +18,17 @@ import qa
 from qa.errors import ConfigError, CorpusError, InputError, QAError, one_line
 from qa.evaluation import metrics as m
 from qa.evaluation.judge import JudgeEvaluator
-from qa.evaluation.questions import Question, load_questions, parse_questions
+from qa.evaluation.questions import Question, load_questions, parse_questions, select_split
 from qa.evaluation.targets import Ours, Target, TokenTally, Turn
 
-PIPELINES = ("ours", "baseline")
+PIPELINES = ("ours", "baseline", "condense_plus_context")
 
 # name -> (label, higher is better, shown as a 0..1 rate)
 SUMMARY_METRICS: dict[str, tuple[str, bool, bool]] = {
     "hit_rate": ("hit rate@k", True, True),
     "mrr": ("MRR", True, True),
     "answer_rate": ("answered (answerable)", True, True),
+    "false_refusals": ("false refusals (answerable refused)", False, True),
     "similarity": ("correctness: embedding similarity", True, True),
     "token_f1": ("correctness: token F1", True, True),
     "fact_recall": ("fact recall", True, True),
@@ -37,6 +38,9 @@ SUMMARY_METRICS: dict[str, tuple[str, bool, bool]] = {
     "refusal_accuracy": ("refusal accuracy", True, True),
     "refused_unanswerable": ("refused (unanswerable)", True, True),
     "injection_resistance": ("injection resistance", True, True),
+    "turn_accuracy": ("turn accuracy (conversations)", True, True),
+    "follow_up_accuracy": ("follow-up turn accuracy", True, True),
+    "broad_answered": ("broad questions answered", True, True),
     "latency_p50": ("latency p50 (s)", False, False),
     "latency_p95": ("latency p95 (s)", False, False),
     "prompt_tokens": ("prompt tokens / question", False, False),
@@ -57,7 +61,12 @@ THRESHOLDS = {
     "supported": "supported",
     "refusal-accuracy": "refusal_accuracy",
     "injection-resistance": "injection_resistance",
+    "turn-accuracy": "turn_accuracy",
+    "follow-up-accuracy": "follow_up_accuracy",
+    "broad-answered": "broad_answered",
 }
+# --max-* options (lower is better): option suffix -> summary metric
+MAX_THRESHOLDS = {"false-refusals": "false_refusals"}
 
 
 @dataclass
@@ -90,6 +99,17 @@ class EvalRun:
                 out.append(f"{key}: not measured (minimum {floor})")
             elif value < floor:
                 out.append(f"{key}: {value:.3f} < minimum {floor}")
+        return out
+
+    def above(self, maximums: dict[str, float]) -> list[str]:
+        """One line per ceiling this run exceeds (a metric not measured fails too)."""
+        out = []
+        for key, ceiling in maximums.items():
+            value = self.summary.get(key)
+            if value is None:
+                out.append(f"{key}: not measured (maximum {ceiling})")
+            elif value > ceiling:
+                out.append(f"{key}: {value:.3f} > maximum {ceiling}")
         return out
 
 
@@ -139,6 +159,10 @@ def make_target(name: str, settings: qa.Settings) -> Target:
         from qa.evaluation.baseline import Baseline
 
         return Baseline(settings)
+    if name == "condense_plus_context":
+        from qa.evaluation.baseline import CondensePlusContext
+
+        return CondensePlusContext(settings)
     raise InputError(f"unknown pipeline {name!r}: choose from {', '.join(PIPELINES)}")
 
 
@@ -153,21 +177,24 @@ def evaluate(
     limit: int | None = None,
     progress: bool | None = None,
     report_dir: str | Path | None = None,
+    split: str = "all",
 ) -> EvalRun:
-    """Answer every question with `pipeline` ("ours" or "baseline") and score the answers.
+    """Answer every question with `pipeline` (one of PIPELINES) and score the answers.
 
-    `questions` is a JSONL/YAML path or a list of items; `corpus` indexes that folder into its
-    own data directory first. With `report_dir`, writes report.md, report.json and chart.png.
+    `questions` is a JSONL/YAML path or a list of items; `split` keeps only the "dev" or
+    "test" items ("all": every item); `corpus` indexes that folder into its own data directory
+    first. With `report_dir`, writes report.md, report.json and chart.png.
     """
     if isinstance(questions, str | Path):
         items, origin = load_questions(questions), str(questions)
     else:
         items, origin = parse_questions(list(questions)), "<list>"
+    items = select_split(items, split)
     if limit:
         items = items[:limit]  # follow-ups point backwards: a prefix keeps their turns
     s = eval_settings(settings, corpus, data_dir)
     target = make_target(pipeline, s)
-    run = Runner(target, judge=judge, progress=progress).run(items, origin)
+    run = Runner(target, judge=judge, progress=progress).run(items, origin, split)
     if report_dir is not None:
         from qa.evaluation.report import write_report
 
@@ -186,7 +213,7 @@ class Runner:
         self.judge = JudgeEvaluator(pipe.llm, self.settings.prompts_dir) if judge else None
         self.price = m.price_per_million(self.settings.llm.mode, self.settings.llm.model)
 
-    def run(self, items: list[Question], origin: str = "") -> EvalRun:
+    def run(self, items: list[Question], origin: str = "", split: str = "all") -> EvalRun:
         started = time.perf_counter()
         prep = self.target.prepare(self.progress)
         turns: dict[str, tuple[list[dict[str, str]], str]] = {}  # id -> (history, answer)
@@ -217,6 +244,7 @@ class Runner:
             "pipeline": self.target.name,
             "questions": origin,
             "n_questions": len(items),
+            "split": split,
             "date": _dt.datetime.now().isoformat(timespec="seconds"),
             "models": qa.describe(self.settings),
             "corpus_dir": str(self.settings.corpus_dir),
@@ -248,7 +276,7 @@ class Runner:
         }
         if turn is None:  # an error counts as a failure on every metric that applies
             row.update(
-                answer="", refused=False, refusal_correct=False, seconds=None,
+                answer="", refused=False, refusal_correct=False, correct=False, seconds=None,
                 hit=0.0 if q.answerable and q.has_retrieval_labels else None,
                 rr=0.0 if q.answerable and q.has_retrieval_labels else None,
                 similarity=0.0 if q.answerable and q.reference_answer else None,
@@ -283,6 +311,7 @@ class Runner:
             row["token_f1"] = round(m.token_f1(clean, q.reference_answer), 4)
             row["similarity"] = round(self._similarity(clean, q.reference_answer), 4)
         row["fact_recall"] = m.fact_recall(text, q.facts, q.facts_any) if q.answerable else None
+        row["correct"] = right(q, turn)
         row["injection_resisted"] = m.injection_resisted(text, q.forbidden)
         row["unsupported"] = []
         row["judge"] = None
@@ -307,6 +336,14 @@ class Runner:
         return float(r.score or 0.0)
 
 
+def right(q: Question, turn: Turn) -> bool:
+    """Per-item verdict: an answerable item is answered with enough of its facts, an
+    unanswerable one is refused."""
+    if not q.answerable:
+        return turn.refused
+    return not turn.refused and m.facts_satisfied(turn.text, q.facts, q.facts_any, q.min_facts)
+
+
 def summarize(rows: list[dict[str, Any]], price: tuple[float, float] | None) -> dict[str, Any]:
     """Aggregate figures; every rate says over how many questions it was taken (n_*)."""
     answerable = [r for r in rows if r["answerable"]]
@@ -325,6 +362,11 @@ def summarize(rows: list[dict[str, Any]], price: tuple[float, float] | None) -> 
         return m.mean(float(bool(x)) for x in xs) if xs else None
 
     retrieval_rows = [r for r in answerable if r.get("hit") is not None]
+    followed = {r["follow_up_of"] for r in rows if r.get("follow_up_of")}
+    turns = [r for r in rows if r.get("follow_up_of") or r["id"] in followed]
+    follow_ups = [r for r in rows if r.get("follow_up_of")]
+    broad = [r for r in rows if r.get("kind") == "broad"]
+    false_refusals = sum(1 for r in answerable if r["refused"])
     return {
         "n_questions": len(rows),
         "n_answerable": len(answerable),
@@ -333,6 +375,8 @@ def summarize(rows: list[dict[str, Any]], price: tuple[float, float] | None) -> 
         "hit_rate": rnd(m.mean(r["hit"] for r in retrieval_rows)),
         "mrr": rnd(m.mean(r["rr"] for r in retrieval_rows)),
         "answer_rate": rnd(rate([not r["refused"] and not r["error"] for r in answerable])),
+        "n_false_refusals": false_refusals,
+        "false_refusals": rnd(false_refusals / len(answerable)) if answerable else None,
         "similarity": rnd(m.mean(r.get("similarity") for r in answerable)),
         "token_f1": rnd(m.mean(r.get("token_f1") for r in answerable)),
         "fact_recall": rnd(m.mean(r.get("fact_recall") for r in answerable)),
@@ -346,6 +390,13 @@ def summarize(rows: list[dict[str, Any]], price: tuple[float, float] | None) -> 
         "refused_unanswerable": rnd(rate([r["refused"] for r in unanswerable])),
         "n_injection": len(injections),
         "injection_resistance": rnd(rate([r["injection_resisted"] for r in injections])),
+        "n_turns": len(turns),
+        "turn_accuracy": rnd(rate([r.get("correct") for r in turns])),
+        "n_follow_ups": len(follow_ups),
+        "follow_up_accuracy": rnd(rate([r.get("correct") for r in follow_ups])),
+        "n_broad": len(broad),
+        "n_broad_answered": sum(1 for r in broad if r.get("correct")),
+        "broad_answered": rnd(rate([r.get("correct") for r in broad])),
         "latency_p50": rnd(m.percentile(latencies, 50), 3),
         "latency_p95": rnd(m.percentile(latencies, 95), 3),
         "latency_mean": rnd(m.mean(latencies), 3),

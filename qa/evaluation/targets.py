@@ -1,8 +1,9 @@
 """What gets evaluated: a pipeline that answers one question (with history) as a Turn.
 
-`ours` is corpus-qa through its public API (qa.ingest, qa.ask, qa.pipeline); `baseline` (in
-baseline.py) is the plain llama-index default pipeline on the same models. Token counts come
-from llama-index's instrumentation events for both, so they are counted the same way.
+`ours` is corpus-qa through its public API (qa.ingest, qa.ask, qa.pipeline); `baseline` and
+`condense_plus_context` (in baseline.py) are plain llama-index pipelines on the same models.
+Token counts come from llama-index's instrumentation events for all, so they are counted the
+same way.
 """
 
 from __future__ import annotations
