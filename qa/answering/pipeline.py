@@ -194,9 +194,11 @@ class Pipeline:
                 kept.append(n)
         return kept
 
-    def assemble(self, nodes: list[NodeWithScore]) -> list[NodeWithScore]:
+    def assemble(
+        self, nodes: list[NodeWithScore], window: int | None = None
+    ) -> list[NodeWithScore]:
         """The passages the LLM reads: hits widened by retrieval.window, merged and deduped."""
-        window = self.settings.retrieval.window
+        window = self.settings.retrieval.window if window is None else window
         fetch = getattr(self.retriever(), "neighbours", None) if window > 0 else None
         return expand(nodes, fetch, window)
 
@@ -310,11 +312,15 @@ class Pipeline:
         queries = self.condense(q, history)
         search = queries[-1]
         kind = route(q)
+        r = self.settings.retrieval
         refusal = self.prompt("refusal")
         hits = self.gate(self.retrieve(queries), " ".join(queries))
         if not hits:
             return Prepared(q, search, [], None, refusal, kind)
-        nodes = self.documents(hits) if kind == "summary" else self.assemble(hits)
+        if kind == "summary":
+            nodes = self.documents(hits)
+        else:
+            nodes = self.assemble(hits, max(1, r.window) if kind == "definition" else None)
         payloads = Payloads()
         context = self.context(nodes, payloads)
         system = self.prompt("system", refusal=refusal)

@@ -4,8 +4,11 @@
   the whole document (or its map-reduced summary when it does not fit), not three 48-token
   chunks, which is why these were refused before.
 - `list`: "which ... did X mention", "list ...": top passages, answered as a short list.
-- `fact`: everything else, including definitions ("What is CELAC?"), which need no special
-  passage choice once the gate accepts keyword evidence (qa.answering.gate).
+- `definition`: "What is CELAC?", "What does X stand for?": the hits are widened to their
+  neighbouring chunks, since an acronym and its expansion often sit in different 48-token
+  chunks (the article names "CELAC" one chunk after "Community of Latin American and
+  Caribbean States").
+- `fact`: everything else.
 
 Rules, not a model: a question's type shows in a handful of phrasings, the rules run in
 microseconds and are measured on the dev parts of the question sets (bench/results.md,
@@ -17,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-Route = Literal["summary", "list", "fact"]
+Route = Literal["summary", "list", "definition", "fact"]
 
 _SUMMARY = re.compile(
     r"\b(summari[sz]e|summary|summarise|overview|outline|recap|gist|tl;?dr|main (points?|ideas?|"
@@ -36,11 +39,20 @@ _LIST = re.compile(
 )
 
 
+_DEFINITION = re.compile(
+    r"^\s*(what|who)(\s+(is|are)|'s)\s+(an?\s+|the\s+)?[\w.&-]+(\s+[\w.&-]+){0,3}\s*\??\s*$|"
+    r"\bwhat does [\w.&-]+ (stand for|mean)\b|^\s*define\b|\bmeaning of\b",
+    re.IGNORECASE,
+)
+
+
 def route(question: str) -> Route:
     if _SUMMARY.search(question):
         return "summary"
     if _LIST.search(question):
         return "list"
+    if _DEFINITION.search(question):
+        return "definition"
     return "fact"
 
 
