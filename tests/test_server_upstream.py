@@ -81,8 +81,8 @@ def test_upstream_killed_mid_stream(tmp_path, upstream):
             )
         assert down.value.status_code == 503
         assert down.value.body["type"] == "model_unavailable"
-        health = httpx.get(f"{base}/health").json()
-        assert health["status"] == "ready" and health["queue"]["active"] == 0
+        health = httpx.get(f"{base}/health")  # honest: not ready while the upstream is down
+        assert health.status_code == 503 and health.json()["queue"]["active"] == 0
 
         # the upstream comes back: the same corpus-qa process answers again
         procs.append(start_stub(port, delay=0.0))
