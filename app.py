@@ -296,12 +296,14 @@ def build_app(settings: qa.Settings | None = None) -> gr.Blocks:
 
 
 def _auth(settings: qa.Settings) -> list[tuple[str, str]] | None:
-    pairs = []
-    for item in settings.ui.auth:
-        user, sep, password = item.partition(":")
-        if not sep or not user or not password:
-            raise qa.ConfigError("ui.auth entries must be 'user:password'")
-        pairs.append((user, password))
+    """Gradio's login pairs from ui.auth (parsed by qa.settings, shared with `qa serve`); off
+    loopback a login is required, as `qa serve` requires API keys there."""
+    pairs = settings.ui.credentials()
+    if not pairs and not settings.ui.on_loopback:
+        raise qa.ConfigError(
+            f"refusing to serve the chat on {settings.ui.host} without a login: set ui.auth "
+            "(QA_UI__AUTH=user:password) or bind 127.0.0.1"
+        )
     return pairs or None
 
 
@@ -336,12 +338,6 @@ def main(argv: list[str] | None = None) -> int:
     except qa.QAError as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return getattr(exc, "exit_code", 1)
-    if s.ui.host not in ("127.0.0.1", "localhost", "::1") and not kwargs["auth"]:
-        print(
-            f"warning: serving on {s.ui.host} without ui.auth: anyone who can reach this "
-            "machine can use the chat and upload documents",
-            file=sys.stderr,
-        )
     demo.queue(default_concurrency_limit=1).launch(**kwargs)
     return 0
 

@@ -193,7 +193,7 @@ def check(conv: Conversation, turn: int, r: Result, stub: bool, n: int) -> None:
         conv.problems.append(f"turn {turn}: top source {top}, expected {own}")
     others = [p for j, p in enumerate(PLACES[:n]) if j != conv.idx]
     if stub:
-        whole = r.text.startswith(f"STUB[ref-{conv.idx}] ") and " END" in r.text
+        whole = r.text.startswith(f"stub[ref-{conv.idx}] ") and " end." in r.text
         if not whole or "Caution" in r.text:
             conv.problems.append(f"turn {turn}: wrong or truncated stub answer {r.text[:60]!r}")
     else:
@@ -288,7 +288,7 @@ async def run_fault(base: str, stub: subprocess.Popen, restart) -> dict:
         "down_status": down.status_code,
         "down_body": down.json().get("error", {}).get("type"),
         "health_after": health.status_code,
-        "answered_after_restart": sum(1 for r in back if r.ok and " END" in r.text),
+        "answered_after_restart": sum(1 for r in back if r.ok and " end." in r.text),
         "new_stub": new_stub,
     }
 

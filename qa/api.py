@@ -13,6 +13,7 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from qa.answering.engines import CorpusChatEngine, CorpusQueryEngine
 from qa.answering.pipeline import Pipeline, Timer, sources_of
 from qa.components import describe as _describe
+from qa.errors import require_text
 from qa.ingest import IngestReport
 from qa.ingest import ingest as _ingest
 from qa.settings import Settings, load_settings
@@ -81,11 +82,14 @@ def _history(history: list[tuple[str, str]] | list[dict] | None) -> list[ChatMes
     for item in history or []:
         if isinstance(item, dict):
             role = MessageRole.USER if item.get("role") == "user" else MessageRole.ASSISTANT
-            out.append(ChatMessage(role=role, content=str(item.get("content") or "")))
+            text = require_text(str(item.get("content") or ""), "history")
+            out.append(ChatMessage(role=role, content=text))
         else:
             user, bot = item
-            out.append(ChatMessage(role=MessageRole.USER, content=user))
-            out.append(ChatMessage(role=MessageRole.ASSISTANT, content=bot))
+            out.append(ChatMessage(role=MessageRole.USER, content=require_text(user, "history")))
+            out.append(
+                ChatMessage(role=MessageRole.ASSISTANT, content=require_text(bot, "history"))
+            )
     return out
 
 

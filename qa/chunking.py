@@ -6,6 +6,7 @@ Stable ids make re-ingestion idempotent and retrieval metrics (hit rate, MRR) re
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 
 import tiktoken
 from llama_index.core.node_parser import SentenceSplitter
@@ -17,6 +18,10 @@ ENCODING = "cl100k_base"
 # Metadata the embedding model and the LLM do not see (shared with qa.retrieval.to_node).
 EXCLUDED_EMBED_KEYS = ["file_name", "position", "date"]
 EXCLUDED_LLM_KEYS = ["position"]
+# Most text handed to the sentence splitter in one call. Its regular expressions run under a
+# time limit that a 50 MB file exceeded, failing the whole ingest; blocks of whole paragraphs
+# keep every call small. Far above any article in corpus/ (KBs), so their chunks are unchanged.
+BLOCK_CHARS = 100_000
 
 
 def tokenizer():
@@ -29,6 +34,24 @@ def chunk_id(rel: str, position: int, text: str) -> str:
     return f"{rel}#{position}:{digest}"
 
 
+def blocks(text: str, limit: int = BLOCK_CHARS) -> Iterator[str]:
+    """`text` in pieces of at most `limit` characters, cut after a paragraph break where there
+    is one, else after a line break, else after a space, else anywhere."""
+    pos = 0
+    while len(text) - pos > limit:
+        window = text[pos : pos + limit]
+        for sep in ("\n\n", "\n", " "):
+            cut = window.rfind(sep)
+            if cut > 0:
+                cut += len(sep)
+                break
+        else:
+            cut = limit
+        yield text[pos : pos + cut]
+        pos += cut
+    yield text[pos:]
+
+
 def split(doc: SourceFile, chunk_size: int, chunk_overlap: int) -> list[TextNode]:
     """Chunks of at most chunk_size tokens, each with file, title, date and position metadata."""
     splitter = SentenceSplitter(
@@ -39,7 +62,8 @@ def split(doc: SourceFile, chunk_size: int, chunk_overlap: int) -> list[TextNode
     )
     nodes = []
     cursor = 0
-    for i, text in enumerate(splitter.split_text(doc.text)):
+    texts = (t for block in blocks(doc.text) for t in splitter.split_text(block))
+    for i, text in enumerate(texts):
         start = doc.text.find(text[:50], max(0, cursor - 2000))
         start = start if start >= 0 else cursor
         cursor = start + len(text)

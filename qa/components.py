@@ -16,7 +16,7 @@ from llama_index.core.llms import LLM
 from pydantic import BaseModel
 
 from qa.errors import ConfigError
-from qa.settings import Settings
+from qa.settings import Settings, without_credentials
 
 DEFAULT_OPENAI_LLM = "gpt-4o-mini"
 DEFAULT_OPENAI_EMBEDDING = "text-embedding-3-small"
@@ -90,7 +90,7 @@ def _build_llm(s: Settings) -> LLM:
                 temperature=cfg.temperature,
                 max_tokens=cfg.max_tokens,
                 timeout=cfg.timeout,
-                max_retries=cfg.max_retries,
+                max_retries=0,  # qa.backend_errors.guard retries within llm.timeout
             )
         case "openai_like":
             from llama_index.llms.openai_like import OpenAILike
@@ -110,7 +110,7 @@ def _build_llm(s: Settings) -> LLM:
                 temperature=cfg.temperature,
                 max_tokens=cfg.max_tokens,
                 timeout=cfg.timeout,
-                max_retries=cfg.max_retries,
+                max_retries=0,  # qa.backend_errors.guard retries within llm.timeout
             )
         case "mock":
             from llama_index.core.llms import MockLLM
@@ -159,7 +159,10 @@ def describe(s: Settings) -> dict[str, Any]:
     llm = {
         "local": "local: Qwen2.5-Coder-0.5B-Instruct Q4_K_M (llama.cpp)",
         "openai": f"OpenAI: {s.llm.model or DEFAULT_OPENAI_LLM}",
-        "openai_like": f"server: {s.llm.model or DEFAULT_SERVER_MODEL} at {s.openai.base()}",
+        "openai_like": (
+            f"server: {s.llm.model or DEFAULT_SERVER_MODEL} "
+            f"at {without_credentials(s.openai.base() or '?')}"
+        ),
         "mock": "mock LLM",
     }[s.llm.mode]
     emb = {

@@ -8,7 +8,9 @@ reported, never fatal.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from importlib.util import find_spec
@@ -35,16 +37,70 @@ class SourceFile:
     metadata: dict[str, str] = field(default_factory=dict)
 
 
-def scan(corpus_dir: Path) -> list[tuple[Path, str]]:
-    """Supported files under corpus_dir as (path, relative name), sorted, hidden files skipped."""
+def scan(
+    corpus_dir: Path,
+    warn: Callable[[str], None] | None = None,
+    follow_external: bool = False,
+    root: Path | None = None,
+) -> list[tuple[Path, str]]:
+    """Supported files under corpus_dir as (path, relative name), sorted, hidden files skipped.
+
+    A symbolic link is followed only to a file whose real path is inside `root` (default:
+    corpus_dir) unless `follow_external` (ingest.follow_external_links): otherwise a link to
+    /etc/passwd would be indexed and quoted in answers. Links to folders are never followed (no
+    loops, no second copy). Every skipped link and unreadable folder is one line to `warn`."""
     if not corpus_dir.is_dir():
         return []
-    found = []
-    for p in sorted(corpus_dir.rglob("*")):
-        rel = p.relative_to(corpus_dir).as_posix()
-        if p.is_file() and p.suffix.lower() in SUPPORTED and not _hidden(rel):
-            found.append((p, rel))
-    return found
+    say = warn or (lambda _msg: None)
+    boundary = (root or corpus_dir).resolve()
+    found: list[tuple[Path, str]] = []
+
+    def visit(folder: Path, prefix: str) -> None:
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            say(f"{prefix or './'}: folder cannot be read ({exc.strerror or exc}), skipped")
+            return
+        for entry in entries:
+            rel = prefix + entry.name
+            path = Path(entry.path)
+            if entry.name.startswith("."):
+                continue
+            if entry.is_symlink():
+                if _link_ok(path, rel, boundary, follow_external, say):
+                    found.append((path, rel))
+            elif entry.is_dir(follow_symlinks=False):
+                visit(path, rel + "/")
+            elif entry.is_file(follow_symlinks=False) and path.suffix.lower() in SUPPORTED:
+                found.append((path, rel))
+
+    visit(corpus_dir, "")
+    return sorted(found, key=lambda f: f[1].split("/"))
+
+
+def _link_ok(
+    path: Path, rel: str, boundary: Path, follow_external: bool, say: Callable[[str], None]
+) -> bool:
+    """Whether the symbolic link `path` leads to a corpus file that may be indexed."""
+    target = Path(os.path.realpath(path))
+    if not target.exists():
+        say(f"{rel}: dangling symbolic link, skipped")
+        return False
+    inside = target.is_relative_to(boundary)
+    if target.is_dir():
+        if not inside:
+            say(f"{rel}: link to a folder outside the corpus, not followed")
+        return False
+    if path.suffix.lower() not in SUPPORTED or not target.is_file():
+        return False
+    if not inside and not follow_external:
+        say(
+            f"{rel}: links to a file outside the corpus, skipped "
+            "(ingest.follow_external_links = true allows it)"
+        )
+        return False
+    return True
 
 
 def _hidden(rel: str) -> bool:

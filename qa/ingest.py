@@ -7,6 +7,7 @@ is committed as a new store generation, so a crash mid-way loses nothing.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -18,11 +19,18 @@ from tqdm import tqdm
 from qa import chunking, corpus
 from qa.bm25 import BM25Index
 from qa.components import build_embedding
-from qa.errors import CorpusError
+from qa.errors import CorpusError, one_line
 from qa.settings import Settings
 from qa.store import CorruptIndex, IndexData, LocalStore
 
 Warn = Callable[[str], None]
+MB = 1024 * 1024
+
+# Committing the index in batches, so a killed ingest keeps its embedding work, is not done: a
+# commit writes a whole new generation (all vectors + BM25), so per-batch commits cost O(n^2)
+# writes, and a partial generation would be served as if complete. Cheaper if ever needed: an
+# embedding cache keyed by chunk id (file + position + content hash), filled batch by batch and
+# read by the next run.
 
 
 def _stderr(msg: str) -> None:
@@ -53,16 +61,24 @@ def _signature(s: Settings, embed_name: str) -> dict:
     }
 
 
-def _targets(s: Settings, paths: Iterable[Path] | None) -> tuple[list[tuple[Path, str]], set[str]]:
+def _targets(
+    s: Settings, paths: Iterable[Path] | None, warn: Warn
+) -> tuple[list[tuple[Path, str]], set[str]]:
     """Files to sync, and the name prefixes they cover (a vanished file under one is deleted)."""
     root = s.corpus_dir.resolve()
+    follow = s.ingest.follow_external_links
     if not paths:
-        return corpus.scan(root), {""}
+        return corpus.scan(root, warn, follow), {""}
     files, prefixes = [], set()
-    for p in (Path(x).resolve() for x in paths):
+    for given in (Path(x) for x in paths):
+        p = given.resolve()
         rel_base = p.relative_to(root).as_posix() if p.is_relative_to(root) else p.as_posix()
+        if given.is_symlink() and not follow and not p.is_relative_to(root):
+            warn(f"{given}: links outside the corpus, skipped (ingest.follow_external_links)")
+            continue
         if p.is_dir():
-            files += [(f, f"{rel_base}/{r}" if rel_base != "." else r) for f, r in corpus.scan(p)]
+            inner = corpus.scan(p, warn, follow, root=root if p.is_relative_to(root) else p)
+            files += [(f, f"{rel_base}/{r}" if rel_base != "." else r) for f, r in inner]
             prefixes.add("" if rel_base == "." else rel_base + "/")
         elif p.exists():
             files.append((p, rel_base))
@@ -101,7 +117,7 @@ def _plan(
     warn: Warn,
 ) -> _Plan:
     plan = _Plan()
-    files, prefixes = _targets(s, paths)
+    files, prefixes = _targets(s, paths, warn)
     seen = {rel for _, rel in files}
     for rel, info in old_files.items():
         covered = any(rel == p or rel.startswith(p) for p in prefixes)
@@ -111,29 +127,46 @@ def _plan(
         elif not covered:
             plan.files[rel] = info
             plan.kept.add(rel)
+    limit = s.ingest.max_file_mb * MB
+
+    def drop(rel: str, line: str) -> None:
+        """One file fails, the rest of the corpus is still indexed; its old chunks go."""
+        warn(line)
+        report.skipped.append(rel)
+        if rel in old_files:
+            plan.deleted_ids += old_files[rel].get("chunks", [])
+            report.deleted += 1
+
     for path, rel in files:
         prior = old_files.get(rel)
+        skip = functools.partial(drop, rel)
+
         try:
+            size = path.stat().st_size
+            if size > limit:
+                mb = s.ingest.max_file_mb
+                skip(f"{rel}: {size / MB:.3g} MB is over ingest.max_file_mb ({mb:g}), skipped")
+                continue
             sha = corpus.file_hash(path)
         except OSError as exc:
-            warn(f"{rel}: cannot be read ({exc.strerror}), skipped")
-            report.skipped.append(rel)
+            skip(f"{rel}: cannot be read ({exc.strerror or exc}), skipped")
             continue
         if prior and prior["sha256"] == sha:
             report.unchanged += 1
             plan.files[rel] = prior
             plan.kept.add(rel)
             continue
-        if prior:
-            plan.deleted_ids += prior.get("chunks", [])
         try:
             doc = corpus.read(path, rel)
+            nodes = chunking.split(doc, s.retrieval.chunk_size, s.retrieval.chunk_overlap)
         except corpus.UnreadableFile as exc:
-            warn(str(exc))
-            report.skipped.append(rel)
-            report.deleted += bool(prior)
+            skip(str(exc))
             continue
-        nodes = chunking.split(doc, s.retrieval.chunk_size, s.retrieval.chunk_overlap)
+        except Exception as exc:  # a parser or splitter bug on one file must not stop the rest
+            skip(f"{rel}: could not be indexed ({one_line(exc)}), skipped")
+            continue
+        if prior:
+            plan.deleted_ids += prior.get("chunks", [])
         report.updated += bool(prior)
         report.added += not prior
         plan.files[rel] = {

@@ -5,7 +5,9 @@ Defaults are the embedded offline stack: local LLM, local embeddings, local pers
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -17,6 +19,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from qa.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -111,6 +115,18 @@ class RetrievalSettings(BaseModel):
     max_context_tokens: int = 2048
 
 
+class IngestSettings(BaseModel):
+    """What ingestion accepts from the corpus folder."""
+
+    # Larger files are skipped with a warning. 20 MB of text is ~5M tokens, ~100k chunks at 48
+    # tokens: tens of minutes of CPU embedding for one file, where the article corpus holds KBs;
+    # twice ui.max_upload_mb, so every accepted upload is indexed.
+    max_file_mb: float = Field(20.0, gt=0)
+    # Index files reached through a symbolic link whose real path is outside the corpus folder.
+    # Off: a link such as passwd.txt -> /etc/passwd must not end up in answers.
+    follow_external_links: bool = False
+
+
 class UISettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 7860
@@ -122,6 +138,28 @@ class UISettings(BaseModel):
     @classmethod
     def _split_auth(cls, v: Any) -> Any:
         return _split_list(v)
+
+    @property
+    def on_loopback(self) -> bool:
+        """Only this machine can reach `host` (see is_loopback); else a login is required."""
+        return is_loopback(self.host)
+
+    def credentials(self) -> list[tuple[str, str]]:
+        """ui.auth as (user, password) pairs: the one parser every door uses (app.py, qa serve).
+
+        A malformed entry stops start-up instead of being dropped: dropping it silently turned
+        the login off. The message names the entry by position, never by text (it may be a
+        password typed without its user)."""
+        pairs = []
+        for i, item in enumerate(self.auth, 1):
+            user, sep, password = item.partition(":")
+            if not sep or not user.strip() or not password:
+                raise ConfigError(
+                    f"ui.auth entry {i} of {len(self.auth)} is not 'user:password' "
+                    "(e.g. QA_UI__AUTH=ann:pw1,bob:pw2)"
+                )
+            pairs.append((user, password))
+        return pairs
 
 
 class ServerSettings(BaseModel):
@@ -160,6 +198,7 @@ class Settings(BaseSettings):
     openai: OpenAISettings = Field(default_factory=OpenAISettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
     ui: UISettings = Field(default_factory=UISettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
 
@@ -179,10 +218,29 @@ class Settings(BaseSettings):
         """Settings as plain data with every secret replaced by '***' (for `qa config`, logs)."""
         data = self.model_dump(mode="json")
         data["openai"]["api_key"] = "***" if self.openai.key() else None
-        data["store"]["postgres_url"] = _mask_url(self.store.postgres_url)
+        pg = self.store.postgres_url
+        data["store"]["postgres_url"] = mask_url(pg.get_secret_value()) if pg else None
+        base = self.openai.api_base
+        data["openai"]["api_base"] = mask_url(base) if base else None
         data["server"]["api_keys"] = ["***" for _ in self.server.api_keys]
-        data["ui"]["auth"] = [a.split(":", 1)[0] + ":***" for a in self.ui.auth]
+        # whole entries: a malformed one may be a bare password
+        data["ui"]["auth"] = ["***" for _ in self.ui.auth]
         return data
+
+
+def is_loopback(host: str) -> bool:
+    """True when only this machine can reach `host` (localhost, 127.0.0.0/8, ::1).
+
+    The one check behind every door's rule that binding anything else needs keys or a login."""
+    name = (host or "").strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        ip = ipaddress.ip_address(name)
+    except ValueError:
+        return False  # a host name other than localhost may resolve to a public address
+    mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:127.0.0.1
+    return (mapped or ip).is_loopback
 
 
 def _toml_path() -> Path:
@@ -194,24 +252,26 @@ def _toml_path() -> Path:
     return local if local.exists() else REPO_ROOT / "qa.toml"
 
 
-def _mask_url(url: SecretStr | None) -> str | None:
-    if url is None:
-        return None
-    raw = url.get_secret_value()
-    if "@" in raw and "://" in raw:
-        scheme, rest = raw.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}"
-    return raw
+# scheme://user[:password]@ in a URL; the password runs to the last @ before the path
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^/@\s:]*)(:[^/\s]*)?@")
+
+
+def mask_url(url: str) -> str:
+    """`url` with its password shown as *** (`qa config`): the user name still tells which
+    account is configured."""
+    return _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:***@", url)
+
+
+def without_credentials(text: str) -> str:
+    """`text` with the user:password@ part of every URL in it removed: what logs and error
+    messages show of a model server or database address."""
+    return _USERINFO.sub(lambda m: m["scheme"], text)
 
 
 def load_settings(**overrides: Any) -> Settings:
     """Settings from env and qa.toml, with keyword overrides (nested dicts per section)."""
     from pydantic import ValidationError
     from pydantic_settings import SettingsError
-
-    from qa.errors import ConfigError
 
     try:
         return Settings(**overrides)

@@ -20,6 +20,10 @@ from qa.errors import InputError
 from qa.settings import Settings
 
 MAX_NAME = 100  # characters of the stem kept from the uploaded name
+# bytes of the whole saved name: file systems allow 255 (NAME_MAX); the rest leaves room for
+# the "-NNNN" added when the name is taken, so 120 CJK characters (360 bytes) still fit
+MAX_NAME_BYTES = 200
+MAX_SUFFIX = 16  # characters: longer is no suffix ingestion reads anyway
 _UNSAFE = re.compile(r"[^\w.-]+")
 
 
@@ -32,7 +36,9 @@ def safe_name(filename: str) -> str:
     if not dot:
         stem, suffix = base, ""
     stem = _UNSAFE.sub("_", stem).strip("._- ")[:MAX_NAME].rstrip("._- ")
-    suffix = _UNSAFE.sub("", suffix).lower()
+    suffix = _UNSAFE.sub("", suffix).lower()[:MAX_SUFFIX]
+    room = MAX_NAME_BYTES - len(suffix.encode()) - 1
+    stem = stem.encode()[:room].decode("utf-8", "ignore").rstrip("._- ")  # whole characters
     stem = stem or "upload"
     return f"{stem}.{suffix}" if suffix else stem
 
@@ -71,12 +77,11 @@ def _identical(corpus_dir: Path, data: bytes) -> str | None:
     return None
 
 
-def save_upload(settings: Settings, filename: str, data: bytes) -> Path:
-    """Check an uploaded document and write it into `settings.corpus_dir`; return its path.
+def check_upload(settings: Settings, filename: str, data: bytes) -> tuple[str, str]:
+    """(safe name, name shown in messages) of an acceptable upload; InputError otherwise.
 
-    Raises InputError (one line) for an unsupported type, a file over the size limit, empty or
-    binary content, or content identical to a file already in the corpus.
-    """
+    Refused: an unsupported type, a file over the size limit, empty or binary content, or
+    content identical to a file already in the corpus."""
     name = safe_name(filename)
     shown = Path(str(filename or "").replace("\\", "/")).name or name
     suffix = Path(name).suffix.lower()
@@ -89,13 +94,52 @@ def save_upload(settings: Settings, filename: str, data: bytes) -> Path:
         size_mb = len(data) / (1024 * 1024)
         raise InputError(f"{shown}: {size_mb:.1f} MB is over the upload limit of {limit_mb} MB")
     _check_content(shown, suffix, data)
-
-    corpus_dir = Path(settings.corpus_dir)
-    corpus_dir.mkdir(parents=True, exist_ok=True)
-    same = _identical(corpus_dir, data)
+    same = _identical(Path(settings.corpus_dir), data)
     if same is not None:
         raise InputError(f"{shown}: the same document is already in the corpus as {same}")
+    return name, shown
 
+
+def save_upload(settings: Settings, filename: str, data: bytes) -> Path:
+    """Check an uploaded document and write it into `settings.corpus_dir`; return its path.
+
+    Raises InputError (one line) when `check_upload` refuses it.
+    """
+    name, shown = check_upload(settings, filename, data)
+    return _write(Path(settings.corpus_dir), name, shown, data)
+
+
+def save_uploads(settings: Settings, files: list[tuple[str, bytes]]) -> list[Path]:
+    """Several uploads, all or nothing: every file is checked before any is written (two equal
+    files in one batch are refused too), and the files written are removed if one fails, so a
+    bad second file never leaves the first in the corpus unindexed."""
+    checked = [check_upload(settings, name, data) for name, data in files]
+    first: dict[str, str] = {}
+    for (_, shown), (_, data) in zip(checked, files, strict=True):
+        digest = hashlib.sha256(data).hexdigest()
+        if digest in first:
+            raise InputError(f"{shown}: the same document as {first[digest]} in this upload")
+        first[digest] = shown
+    saved: list[Path] = []
+    try:
+        for (name, shown), (_, data) in zip(checked, files, strict=True):
+            saved.append(_write(Path(settings.corpus_dir), name, shown, data))
+    except BaseException:
+        remove(saved)
+        raise
+    return saved
+
+
+def remove(paths: list[Path]) -> None:
+    """Take uploads back out of the corpus (their ingest failed: nothing is left half done)."""
+    for p in paths:
+        Path(p).unlink(missing_ok=True)
+
+
+def _write(corpus_dir: Path, name: str, shown: str, data: bytes) -> Path:
+    """Write `data` atomically under a free name like `name`, never replacing a file."""
+    corpus_dir.mkdir(parents=True, exist_ok=True)
+    suffix = Path(name).suffix.lower()
     # Write a hidden temporary file (ingestion skips hidden names), then hard-link it to a
     # free name: link() fails instead of replacing, so a concurrent upload is never clobbered.
     fd, tmp = tempfile.mkstemp(prefix=".upload-", suffix=".part", dir=corpus_dir)

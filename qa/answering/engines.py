@@ -20,9 +20,11 @@ from llama_index.core.chat_engine.types import (
 )
 from llama_index.core.memory import ChatMemoryBuffer
 from llama_index.core.query_engine import CustomQueryEngine
+from llama_index.core.schema import QueryBundle
 from pydantic import ConfigDict
 
 from qa.answering.pipeline import Pipeline, Prepared, Timer
+from qa.errors import require_text
 
 
 class CorpusQueryEngine(CustomQueryEngine):
@@ -31,6 +33,18 @@ class CorpusQueryEngine(CustomQueryEngine):
     model_config = ConfigDict(arbitrary_types_allowed=True)
     pipeline: Any
     streaming: bool = False
+
+    def query(self, str_or_query_bundle: Any) -> Any:
+        """Refuse anything but text (InputError) before llama-index's events and query bundle
+        touch it: bytes or a number used to end in TypeError / AttributeError."""
+        q = str_or_query_bundle
+        require_text(q.query_str if isinstance(q, QueryBundle) else q)
+        return super().query(q)
+
+    async def aquery(self, str_or_query_bundle: Any) -> Any:
+        q = str_or_query_bundle
+        require_text(q.query_str if isinstance(q, QueryBundle) else q)
+        return await super().aquery(q)
 
     def custom_query(self, query_str: str) -> Response | StreamingResponse:
         timer = Timer()

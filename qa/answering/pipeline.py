@@ -31,7 +31,7 @@ from qa.backend_errors import guard, guard_stream
 from qa.bm25 import rrf
 from qa.chunking import ENCODING
 from qa.components import build_embedding, build_llm
-from qa.errors import InputError
+from qa.errors import InputError, require_text
 from qa.ingest import ingest, load_index, require_nonempty
 from qa.retrieval import CorpusRetriever
 from qa.settings import Settings
@@ -122,7 +122,7 @@ class Pipeline:
 
     # ---- input ----------------------------------------------------------------------------
     def check_question(self, question: str | None) -> str:
-        q = (question or "").strip()
+        q = require_text("" if question is None else question).strip()
         if not q:
             raise InputError("empty question: type a question about the documents")
         limit = self.settings.retrieval.max_question_chars

@@ -12,23 +12,26 @@ import asyncio
 import contextlib
 import importlib.util
 import logging
+import math
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import qa
-from qa.errors import one_line
+from qa.backend_errors import SERVER_MODES, unreachable
+from qa.errors import one_line, public_message
 from qa.server.auth import Unauthorized, check_key
-from qa.server.config import ServerSettings, is_loopback, server_settings
+from qa.server.config import ServerSettings, server_settings
 from qa.server.openai_schema import (
     ChatRequest,
     chunk,
@@ -39,9 +42,12 @@ from qa.server.openai_schema import (
     sse,
     usage_of,
 )
-from qa.server.queue import GenerationQueue, QueueFull, Worker
+from qa.server.queue import Emit, GenerationQueue, QueueFull, Worker
+from qa.settings import is_loopback
 
 log = logging.getLogger("qa.server")
+
+PROBE_TTL = 5.0  # seconds a model-server probe answers /health (balancers poll every second)
 
 
 # ---- the engine, as the server sees it (tests swap in a fake) ---------------------------------
@@ -61,9 +67,24 @@ class Engine:
             raise qa.ConfigError("uploads are not available in this installation") from None
         return Path(save_upload(settings, filename, data))
 
+    def save_uploads(self, settings: qa.Settings, files: list[tuple[str, bytes]]) -> list[Path]:
+        """All checked before any is written (qa.uploads.save_uploads)."""
+        from qa.uploads import save_uploads
+
+        return save_uploads(settings, files)
+
+    def discard_uploads(self, paths: list[Path]) -> None:
+        from qa.uploads import remove
+
+        remove(paths)
+
     def ingest(self, paths: list[Path], settings: qa.Settings) -> dict[str, Any]:
         report = qa.ingest(paths, settings=settings, progress=False)
         return report.as_dict() if hasattr(report, "as_dict") else dict(report)
+
+    def unreachable(self, settings: qa.Settings) -> tuple[str, str] | None:
+        """(operator line, client line) when the model server does not answer, else None."""
+        return unreachable(settings)
 
     def warm_up(self, settings: qa.Settings) -> None:
         """Load the index (ingesting corpus/ on a fresh checkout) and the model."""
@@ -91,7 +112,7 @@ def classify(exc: BaseException) -> tuple[int, str, str]:
     if isinstance(exc, qa.InputError):
         return 400, "invalid_request_error", one_line(exc)
     if isinstance(exc, qa.BackendError | qa.ConfigError):
-        return 503, "model_unavailable", one_line(exc)
+        return 503, "model_unavailable", public_message(exc)  # never the upstream's address
     if isinstance(exc, qa.CorpusError):
         return 503, "corpus_unavailable", one_line(exc)
     if isinstance(exc, qa.QAError):
@@ -171,6 +192,11 @@ class ServerState:
         self.server = server
         self.engine = engine
         self.queue = GenerationQueue(server.slots(settings.llm.mode), server.queue_size)
+        # a model server's slot is freed when its request ends (see qa.server.queue)
+        self.release_on_cancel = settings.llm.mode in SERVER_MODES
+        self.upstream_checked = -math.inf  # monotonic time of the last readiness probe
+        self.upstream_error: str | None = None
+        self.upstream_lock = asyncio.Lock()
         self.ready = False
         self.warm_error: str | None = None
         self.warming: asyncio.Task | None = None
@@ -183,14 +209,30 @@ class ServerState:
     async def _warm(self) -> None:
         try:
             await self.admit(time.monotonic() + self.server.request_timeout)
-            worker = Worker(lambda emit, c: self.engine.warm_up(self.settings), self.queue.release)
+            worker = self.worker(lambda emit, c: self.engine.warm_up(self.settings))
             kind, value = await worker.next(self.server.request_timeout)
             if kind == "error":
                 raise value
             self.ready, self.warm_error = True, None
         except Exception as exc:  # reported by /health, retried on the next /health
             self.warm_error = classify(exc)[2] if not isinstance(exc, Busy) else "busy"
-            log.warning("warm-up failed: %s", self.warm_error)
+            log.warning("warm-up failed: %s", one_line(exc))
+
+    def worker(self, job: Callable[[Emit, threading.Event], Any]) -> Worker:
+        """A worker thread holding one generation slot, given back per release_on_cancel."""
+        return Worker(job, self.queue.release, self.release_on_cancel)
+
+    async def upstream(self) -> str | None:
+        """The model server's public unavailability reason, or None; probed at most every
+        PROBE_TTL seconds however often /health is polled."""
+        async with self.upstream_lock:
+            if time.monotonic() - self.upstream_checked >= PROBE_TTL:
+                problem = await asyncio.to_thread(self.engine.unreachable, self.settings)
+                if problem and problem[1] != self.upstream_error:
+                    log.warning("not ready: %s", problem[0])
+                self.upstream_error = problem[1] if problem else None
+                self.upstream_checked = time.monotonic()
+            return self.upstream_error
 
     async def admit(self, deadline: float) -> None:
         try:
@@ -233,8 +275,8 @@ def create_app(
         title="corpus-qa",
         summary="OpenAI-compatible answers with sources over a document corpus",
         lifespan=lifespan,
-        docs_url="/v1/docs",
-        openapi_url="/v1/openapi.json",
+        docs_url=None,  # served below, behind the API key like the rest of /v1
+        openapi_url=None,
         redoc_url=None,
     )
     app.state.qa = state
@@ -250,18 +292,30 @@ def create_app(
 
     @app.get("/health")
     async def health() -> JSONResponse:
+        """200 only when a question can be answered now: warmed up, model server answering."""
         body = {
             "status": "ready" if state.ready else ("error" if state.warm_error else "starting"),
             "model": srv.model_id,
             "llm": s.llm.mode,
             "queue": state.queue.stats(),
         }
-        if state.ready:
+        down = await state.upstream() if state.ready else None
+        if state.ready and not down:
             return JSONResponse(body)
+        if down:
+            body["status"], body["error"] = "unavailable", down
         if state.warm_error:
             body["error"] = state.warm_error
             state.start_warm_up()  # retry: the corpus or the model server may be back
         return JSONResponse(body, status_code=503, headers={"Retry-After": str(srv.retry_after)})
+
+    @app.get("/v1/openapi.json", dependencies=[Depends(auth)], include_in_schema=False)
+    async def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/v1/docs", dependencies=[Depends(auth)], include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/v1/openapi.json", title="corpus-qa API")
 
     @app.get("/v1/models", dependencies=[Depends(auth)])
     async def models() -> dict[str, Any]:
@@ -280,10 +334,7 @@ def create_app(
         await state.admit(deadline)
         cid, model_id = new_id(), srv.model_id
         if not req.stream:
-            worker = Worker(
-                lambda emit, cancelled: state.engine.ask(question, history, s),
-                state.queue.release,
-            )
+            worker = state.worker(lambda emit, cancelled: state.engine.ask(question, history, s))
             answer = await _result(worker, deadline, srv)
             return completion(
                 cid, model_id, answer.text, answer.sources, answer.usage, answer.refused
@@ -303,7 +354,7 @@ def create_app(
                     close()
             return answer
 
-        worker = Worker(job, state.queue.release)
+        worker = state.worker(job)
         await _result(worker, deadline, srv)  # condense + retrieve done: errors still get a status
         include_usage = bool(req.stream_options and req.stream_options.include_usage)
         return StreamingResponse(
@@ -324,11 +375,10 @@ def create_app(
         files = [f for f in form.getlist("file") + form.getlist("files") if hasattr(f, "read")]
         if not files:
             raise qa.InputError("no file: send multipart/form-data with one or more 'file' parts")
-        saved: list[Path] = []
-        for f in files:
-            data = await f.read()
-            name = f.filename or "upload"
-            saved.append(await asyncio.to_thread(state.engine.save_upload, s, name, data))
+        items = [(f.filename or "upload", await f.read()) for f in files]
+        # all files checked before any is saved, and taken out again if indexing fails:
+        # a bad second file must not leave the first in corpus/ unindexed
+        saved = await asyncio.to_thread(state.engine.save_uploads, s, items)
         async with state.ingest_lock:
             try:
                 report = await asyncio.wait_for(
@@ -339,10 +389,13 @@ def create_app(
                     f"ingestion still running after {srv.request_timeout:g} s; "
                     "it continues in the background"
                 ) from None
+            except BaseException:
+                await asyncio.to_thread(state.engine.discard_uploads, saved)
+                raise
         return {"files": [p.name for p in saved], "report": report}
 
     if mount_ui if mount_ui is not None else srv.mount_ui:
-        _mount_ui(app, s, host)
+        _mount_ui(app, s, host, s.ui.credentials())  # a bad ui.auth entry stops start-up here
     return app
 
 
@@ -443,6 +496,10 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(qa.QAError)
     async def _qa(request: Request, exc: qa.QAError) -> JSONResponse:
         status, type_, msg = classify(exc)
+        if status == 503:  # the operator's line names the server (credentials removed)
+            log.warning("%s: %s", request.url.path, one_line(exc))
+        if isinstance(exc, qa.BackendError):
+            request.app.state.qa.upstream_checked = -math.inf  # the next /health probes again
         return error_response(status, type_, msg)
 
     @app.exception_handler(RequestTimeout)
@@ -456,9 +513,9 @@ def _add_error_handlers(app: FastAPI) -> None:
         return error_response(status, type_, msg)
 
 
-def _mount_ui(app: FastAPI, s: qa.Settings, host: str) -> None:
+def _mount_ui(app: FastAPI, s: qa.Settings, host: str, logins: list[tuple[str, str]]) -> None:
     """Mount the Gradio chat at / when top-level app.py provides build_app(settings)."""
-    if not is_loopback(host) and not s.ui.auth:
+    if not is_loopback(host) and not logins:
         log.warning("browser chat not mounted: binding %s needs ui.auth (user:password)", host)
         return
     try:
@@ -467,14 +524,13 @@ def _mount_ui(app: FastAPI, s: qa.Settings, host: str) -> None:
             return
         import gradio
 
-        auth = [tuple(pair.split(":", 1)) for pair in s.ui.auth if ":" in pair] or None
         css = getattr(sys.modules.get(build_app.__module__), "CSS", None)
         blocks = build_app(s)
         gradio.mount_gradio_app(
             app,
             blocks,
             path="/",
-            auth=auth,
+            auth=logins or None,
             max_file_size=f"{s.ui.max_upload_mb}mb",
             css=css,
         )

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+from qa.settings import is_loopback  # noqa: F401  (re-exported: its old home)
 
 
 class ServerSettings(BaseModel):
@@ -81,7 +81,3 @@ def server_settings(settings: Any = None, **overrides: Any) -> ServerSettings:
         data.update(_EnvServer().model_dump(exclude_none=True))
     data.update(overrides)
     return ServerSettings.model_validate(data)
-
-
-def is_loopback(host: str) -> bool:
-    return host in LOOPBACK or host.startswith("127.")

@@ -2,9 +2,11 @@
 
 One llama.cpp model cannot generate for two requests at once: `GenerationQueue` hands out
 `slots` generation slots (1 for the local model) and lets at most `queue_size` requests wait;
-anything beyond is refused at once (the caller answers 503 with Retry-After). A slot is given
-back only when the worker thread holding it has finished, never when its client went away or
-timed out, so two generations can never overlap on one model.
+anything beyond is refused at once (the caller answers 503 with Retry-After). For the embedded
+model a slot is given back only when the worker thread holding it has finished, never when its
+client went away or timed out, so two generations can never overlap on one model. For a model
+server (`release_on_cancel`) the slot is freed when the request ends: the abandoned call ends by
+itself within llm.timeout, and holding the slot longer only turned later requests away.
 """
 
 from __future__ import annotations
@@ -64,22 +66,31 @@ Emit = Callable[[str, Any], None]
 
 class Worker:
     """Runs `job(emit, cancelled)` in a daemon thread; events arrive on an asyncio queue as
-    (kind, value) pairs, ending with ("done", result) or ("error", exception). `on_exit` runs on
-    the event loop once the thread has finished (it gives the generation slot back)."""
+    (kind, value) pairs, ending with ("done", result) or ("error", exception). `on_exit` runs
+    once on the event loop (it gives the generation slot back): when the thread has finished,
+    or at `cancel()` already when `release_on_cancel`."""
 
     def __init__(
-        self, job: Callable[[Emit, threading.Event], Any], on_exit: Callable[[], None]
+        self,
+        job: Callable[[Emit, threading.Event], Any],
+        on_exit: Callable[[], None],
+        release_on_cancel: bool = False,
     ) -> None:
         self.loop = asyncio.get_running_loop()
         self.events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self.cancelled = threading.Event()
         self._job = job
         self._on_exit = on_exit
+        self._exited = False
+        self.release_on_cancel = release_on_cancel
         self.thread = threading.Thread(target=self._run, name="qa-worker", daemon=True)
         self.thread.start()
 
     def _emit(self, kind: str, value: Any) -> None:
-        self.loop.call_soon_threadsafe(self.events.put_nowait, (kind, value))
+        try:
+            self.loop.call_soon_threadsafe(self.events.put_nowait, (kind, value))
+        except RuntimeError:  # the loop is gone: a request given up on (server shut down)
+            pass
 
     def _run(self) -> None:
         try:
@@ -89,7 +100,7 @@ class Worker:
             self._emit("error", exc)
         finally:
             try:
-                self.loop.call_soon_threadsafe(self._on_exit)
+                self.loop.call_soon_threadsafe(self._exit_once)
             except RuntimeError:  # the loop is gone (server shutting down)
                 pass
 
@@ -97,5 +108,13 @@ class Worker:
         async with asyncio.timeout(max(timeout, 0.001)):
             return await self.events.get()
 
+    def _exit_once(self) -> None:
+        if not self._exited:
+            self._exited = True
+            self._on_exit()
+
     def cancel(self) -> None:
+        """The request ended (timed out, client gone, stream done): tell the job to stop."""
         self.cancelled.set()
+        if self.release_on_cancel:
+            self._exit_once()

@@ -3,12 +3,13 @@
     python -m qa.server.stub_llm --port 8101 [--words 40] [--delay 0.0]
 
 `POST /v1/chat/completions` (plain and streamed) answers:
-- a condense prompt (it contains "Last user message:") with that message, as the standalone
-  question;
-- anything else with `STUB[ref-...] <the first --words words of the passages> END`, listing
+- a condense prompt (prompts/condense.txt: "Follow-up: ...", then "Standalone question:")
+  with the follow-up itself, as the standalone question;
+- anything else with `stub[ref-...] <the first --words words of the passages> end.`, listing
   every `ref-N` tag found in the last user message, so a caller can check that an answer
-  belongs to its own conversation and arrived complete (the echoed words keep the answer
-  grounded in the passages, as corpus-qa's support check wants).
+  belongs to its own conversation and arrived complete. The echoed words come lower-cased in
+  sentences of eight, so corpus-qa's sentence-by-sentence grounding check passes them and
+  streams each sentence as it ends.
 `--delay` seconds pass between streamed words (`slow-N` in the message: N ms instead).
 """
 
@@ -32,13 +33,15 @@ SLOW = re.compile(r"slow-(\d+)")
 def reply_for(messages: list[dict[str, Any]], words: int) -> str:
     last = next((m for m in reversed(messages) if m.get("role") == "user"), {})
     text = str(last.get("content") or "")
-    condense = re.search(r"Last user message:\s*(.+)", text)
+    condense = re.search(r"Follow-up:\s*(.+)\s*\nStandalone question:\s*$", text)
     if condense:
         return condense.group(1).strip()
     refs = sorted(set(REF.findall(text)))
-    passages = text.split("Passages:", 1)[-1].split("Question:", 1)[0]
-    echo = [w for w in passages.split() if w.isalnum()][:words] or ["answer"]
-    return f"STUB[{','.join(refs)}] " + " ".join(echo) + " END"
+    quoted = text.split('"""')
+    passages = quoted[1] if len(quoted) > 2 else text.split("Question:", 1)[0]
+    echo = [w.lower() for w in passages.split() if w.isalpha()][:words] or ["answer"]
+    sentences = [" ".join(echo[i : i + 8]) for i in range(0, len(echo), 8)]
+    return f"stub[{','.join(refs)}] " + ". ".join(sentences) + " end."
 
 
 def build(words: int = 40, delay: float = 0.0) -> FastAPI:
