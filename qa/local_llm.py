@@ -65,6 +65,11 @@ class LocalLlamaLLM(CustomLLM):
         )
 
     def _kwargs(self, kw: dict[str, Any]) -> dict[str, Any]:
+        """Sampling arguments. Every call also starts from an empty KV cache (reset()):
+        llama.cpp reuses the cached start of the previous prompt, and a prompt evaluated in
+        different batch splits gives slightly different logits, so at temperature 0 the same
+        question was answered or refused depending on what was asked before it (seen with the
+        1.5B model). The cost is re-reading the shared prompt start, a few hundred tokens."""
         return {
             "temperature": kw.get("temperature", self.temperature),
             "max_tokens": kw.get("max_tokens", self.max_tokens),
@@ -78,6 +83,7 @@ class LocalLlamaLLM(CustomLLM):
     @llm_chat_callback()
     def chat(self, messages: list[ChatMessage], **kw: Any) -> ChatResponse:
         with self._lock:
+            self._llama.reset()  # see _kwargs: the same prompt gives the same answer
             out = self._llama.create_chat_completion(
                 messages=self._messages(messages), **self._kwargs(kw)
             )
@@ -93,6 +99,7 @@ class LocalLlamaLLM(CustomLLM):
         def gen() -> Iterator[ChatResponse]:
             text = ""
             with self._lock:
+                self._llama.reset()
                 for chunk in self._llama.create_chat_completion(
                     messages=self._messages(messages), stream=True, **self._kwargs(kw)
                 ):

@@ -31,6 +31,11 @@ _NUMBER_WORDS = frozenset(
     "percent dozen dozens".split()
 )
 _CAPITALISED = re.compile(r"\b[A-Z][A-Za-z'’-]*")
+_AMOUNT = re.compile(
+    r"([$€£¥])?\s?(\d+(?:[.,]\d+)*)\s*(million|billion|trillion|thousand|hundred|percent|%|"
+    r"dollars?|usd|yuan|rmb|euros?|pesos?|pounds?)?\b"
+)
+_UNIT = {"%": "percent", "dollars": "dollar", "euros": "euro", "pesos": "peso", "pounds": "pound"}
 
 
 def split_sentences(text: str) -> list[str]:
@@ -46,10 +51,23 @@ def _numbers(text: str) -> set[str]:
     return {re.sub(r"[.,]", "", n).lstrip("0") or "0" for n in _NUMBER.findall(text)}
 
 
+def _amounts(text: str) -> set[str]:
+    """Numbers with a currency or a magnitude ('$10', '10 million', '3.5 percent') as
+    normalised strings: an amount is a claim of its own, so '10 billion' is not supported by
+    a passage that says '10 years'."""
+    out = set()
+    for m in _AMOUNT.finditer(text.lower()):
+        cur, num, unit = m.group(1) or "", re.sub(r"[.,]", "", m.group(2)), m.group(3) or ""
+        if cur or unit:
+            out.add(f"{cur}{num}{_UNIT.get(unit, unit)}")
+    return out
+
+
 def specifics(sentence: str) -> set[str]:
-    """The checkable claims of a sentence: numbers, number words and proper names (capitalised
-    words that are not function words, so 'The' or 'It' at a sentence start do not count)."""
-    out = {f"#{n}" for n in _numbers(sentence)}
+    """The checkable claims of a sentence: numbers, amounts, number words and proper names
+    (capitalised words that are not function words, so 'The' or 'It' at a sentence start do
+    not count)."""
+    out = {f"#{n}" for n in _numbers(sentence)} | {f"${a}" for a in _amounts(sentence)}
     words = re.findall(r"[a-z]+", sentence.lower())
     out |= {w for w in words if w in _NUMBER_WORDS}
     for w in _CAPITALISED.findall(sentence):
@@ -69,6 +87,7 @@ class Evidence:
     def __post_init__(self) -> None:
         every = " ".join(self.texts + self.extra)
         self._numbers = _numbers(every)
+        self._amounts = _amounts(every)
         low = every.lower()
         self._words = set(re.findall(r"[a-z]+", low))
         self._prefixes = {w[:4] for w in self._words if len(w) >= 4}
@@ -80,6 +99,8 @@ class Evidence:
         longer ('Chinese' for 'China', 'Mexican' for 'Mexico')."""
         if claim.startswith("#"):
             return claim[1:] in self._numbers
+        if claim.startswith("$"):
+            return claim[1:] in self._amounts
         if claim in self._words:
             return True
         return len(claim) > 4 and claim[:4] in self._prefixes

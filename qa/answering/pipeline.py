@@ -314,7 +314,11 @@ class Pipeline:
         kind = route(q)
         r = self.settings.retrieval
         refusal = self.prompt("refusal")
-        hits = self.gate(self.retrieve(queries), " ".join(queries))
+        hits = self.retrieve(queries)
+        if kind != "summary" or key_terms(" ".join(queries)):
+            # a summary of "the speech" or "this document" names nothing to look for: it is
+            # about the documents themselves, so the best-matching one is summarised
+            hits = self.gate(hits, " ".join(queries))
         if not hits:
             return Prepared(q, search, [], None, refusal, kind)
         if kind == "summary":
