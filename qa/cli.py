@@ -116,7 +116,8 @@ def cmd_chat(a: argparse.Namespace) -> int:
 
 @command("config", "print the effective settings (secrets masked)", lambda p: None)
 def cmd_config(a: argparse.Namespace) -> int:
-    print(json.dumps(qa.load_settings().masked(), indent=2))
+    s = qa.load_settings()
+    print(json.dumps({**s.masked(), "models": qa.describe(s)}, indent=2))
     return 0
 
 

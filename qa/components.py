@@ -63,17 +63,20 @@ def _build_llm(s: Settings) -> LLM:
     match cfg.mode:
         case "local":
             from qa.local_llm import LocalLlamaLLM
-            from qa.weights import MODEL_NAME, ensure_model
+            from qa.weights import ensure_model, preset
 
             if cfg.model_path:
                 path = cfg.model_path
                 if not path.is_file():
                     raise ConfigError(f"llm.model_path does not exist: {path}")
+                name = cfg.model or path.name
             else:
-                path = ensure_model(cfg.models_dir)
+                p = preset(cfg.model)
+                path = ensure_model(cfg.models_dir, p)
+                name = p.display_name
             return LocalLlamaLLM(
                 model_path=str(path),
-                model_name=cfg.model or MODEL_NAME,
+                model_name=name,
                 context_window=cfg.context_window,
                 max_tokens=cfg.max_tokens,
                 temperature=cfg.temperature,
@@ -154,17 +157,26 @@ def _build_embedding(s: Settings) -> BaseEmbedding:
     raise ConfigError(f"unknown embedding mode {cfg.mode!r}")
 
 
+def _local_llm_name(s: Settings) -> str:
+    """The preset's display name, or the file name when llm.model_path overrides it."""
+    if s.llm.model_path:
+        return f"local: {s.llm.model_path.name} (llama.cpp)"
+    from qa.weights import preset
+
+    return f"local: {preset(s.llm.model).display_name} (llama.cpp)"
+
+
 def describe(s: Settings) -> dict[str, Any]:
     """Which models answer, for a status line (no secrets)."""
     llm = {
-        "local": "local: Qwen2.5-Coder-0.5B-Instruct Q4_K_M (llama.cpp)",
-        "openai": f"OpenAI: {s.llm.model or DEFAULT_OPENAI_LLM}",
-        "openai_like": (
+        "local": _local_llm_name,
+        "openai": lambda s: f"OpenAI: {s.llm.model or DEFAULT_OPENAI_LLM}",
+        "openai_like": lambda s: (
             f"server: {s.llm.model or DEFAULT_SERVER_MODEL} "
             f"at {without_credentials(s.openai.base() or '?')}"
         ),
-        "mock": "mock LLM",
-    }[s.llm.mode]
+        "mock": lambda s: "mock LLM",
+    }[s.llm.mode](s)
     emb = {
         "local": "local: all-MiniLM-L6-v2 int8 (onnxruntime)",
         "openai": f"OpenAI: {s.embedding.model or DEFAULT_OPENAI_EMBEDDING}",

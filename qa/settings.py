@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -57,7 +57,9 @@ class OpenAISettings(BaseModel):
 
 class LLMSettings(BaseModel):
     mode: Literal["local", "openai", "openai_like", "mock"] = "local"
-    model: str | None = None  # openai / openai_like model name; None = a sensible default
+    # local: a preset from qa/weights.py PRESETS (default qwen2.5-coder-0.5b);
+    # openai / openai_like: the server's model name; None = a sensible default
+    model: str | None = None
     temperature: float = 0.0
     max_tokens: int = 256
     context_window: int = 4096
@@ -73,6 +75,18 @@ class LLMSettings(BaseModel):
     # Newest conversation messages (user and assistant) the answer prompt shows the LLM, so it
     # can resolve "he" and "And on what date?".
     history_messages: int = Field(4, ge=0, le=20)
+
+    @model_validator(mode="after")
+    def _local_preset(self) -> LLMSettings:
+        """Local mode names a known preset, so a typo fails at start-up, not at first answer.
+
+        With llm.model_path the file is used as given and llm.model is only a label.
+        """
+        if self.mode == "local" and self.model_path is None:
+            from qa.weights import DEFAULT_PRESET, preset
+
+            self.model = preset(self.model or DEFAULT_PRESET).name  # ConfigError when unknown
+        return self
 
 
 class EmbeddingSettings(BaseModel):

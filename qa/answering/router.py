@@ -25,8 +25,8 @@ Route = Literal["summary", "list", "definition", "fact"]
 _SUMMARY = re.compile(
     r"\b(summari[sz]e|summary|summarise|overview|outline|recap|gist|tl;?dr|main (points?|ideas?|"
     r"themes?|messages?|topics?|takeaways?|arguments?)|key (points?|ideas?|messages?|themes?|"
-    r"takeaways?|facts?)|(what|which) (is|are) (this|the|these) (document|text|article|speech|report|"
-    r"file|page|story|documents|texts|articles|files)s? (about|on)|what does (this|the) "
+    r"takeaways?|facts?)|(what|which) (is|are) (this|the|these) (document|text|article|speech|"
+    r"report|file|page|story|documents|texts|articles|files)s? (about|on)|what does (this|the) "
     r"(document|text|article|speech|report|file|page) (say|cover|discuss|describe)|"
     r"(tell|explain) me about (this|the) (document|text|article|speech|report|file))\b",
     re.IGNORECASE,
