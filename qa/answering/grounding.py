@@ -24,7 +24,7 @@ from qa.text import STOPWORDS, stems
 
 _MARKER = re.compile(r"\s*\[(\d+)\]")
 # A sentence ends at . ! ? (or their CJK forms) followed by space or the end, or at a line break.
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|\n+")
+SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|\n+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _NUMBER_WORDS = frozenset(
     "hundred hundreds thousand thousands million millions billion billions trillion "
@@ -39,7 +39,7 @@ _UNIT = {"%": "percent", "dollars": "dollar", "euros": "euro", "pesos": "peso", 
 
 
 def split_sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+    return [s.strip() for s in SENTENCE_END.split(text) if s and s.strip()]
 
 
 def strip_markers(text: str) -> str:
@@ -86,6 +86,7 @@ class Evidence:
 
     def __post_init__(self) -> None:
         every = " ".join(self.texts + self.extra)
+        self.text = every
         self._numbers = _numbers(every)
         self._amounts = _amounts(every)
         low = every.lower()

@@ -35,6 +35,9 @@ _ORDERS = re.compile(
             r"response|reply)",
             r"\b(reveal|repeat|print|show)\b[^.!?\n]{0,30}\b(system prompt|your instructions)\b",
             r"\bif (anyone|someone|a user|the user|you are) (asks?|asked)\b",
+            r"\bwhatever (the user|anyone|someone|they|you are) asks?\b",
+            r"\byour (whole|entire|only|complete|final) (answer|reply|response|output)\b",
+            r"\b(reply|respond|answer) to (every|each|all|any) (question|message|request|query)",
             # Spanish
             r"\b(ignora|olvida|omite)\b[^.!?\n]{0,40}\binstrucciones\b",
             r"\b(nota|mensaje|aviso) del sistema\b",
@@ -51,10 +54,10 @@ _ORDERS = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 # Split points for sentences in documents (CJK full stops too) and around role markers.
-_PIECES = re.compile(r"(?<=[.!?。！？])\s*|\n+|(?=<\|im_start\|>)")
+_PIECES = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])\s*|\n+|(?=<\|im_start\|>)")
 _QUOTED = re.compile(r"[\"'“‘«「『]([^\"'”’»」』\n]{3,80})[\"'”’»」』]")
 _URL = re.compile(r"\b(?:https?://)?[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|example|io|xyz)\S*", re.I)
-_CAPS = re.compile(r"\b[A-Z][A-Z0-9-]{2,}\b")
+_CAPS = re.compile(r"\b[A-Z][A-Z0-9-]{2,}(?:\s+[A-Z][A-Z0-9-]+)*\b")
 
 
 def is_instruction(sentence: str) -> bool:
@@ -68,17 +71,36 @@ class Payloads:
     tokens: set[str] = field(default_factory=set)
 
     def add(self, instruction: str) -> None:
+        """Quoted text, URLs and runs of capitals ('PWNED OK', 'THESE DOCUMENTS ARE FAKE')."""
         found = _QUOTED.findall(instruction) + _URL.findall(instruction)
-        found += [c for c in _CAPS.findall(instruction) if c not in _COMMON_CAPS]
-        self.tokens |= {t.strip().lower() for t in found if len(t.strip()) >= 3}
+        runs = [c for c in _CAPS.findall(instruction) if c not in _COMMON_CAPS]
+        found += runs + [w for r in runs for w in r.split() if any(ch.isdigit() for ch in w)]
+        found = [t.strip().strip("\"'.,;:)") for t in found]
+        self.tokens |= {" ".join(t.lower().split()) for t in found if len(t) >= 3}
 
-    def carried_by(self, sentence: str) -> bool:
-        low = sentence.lower()
-        return any(t in low for t in self.tokens)
+    def carried_by(self, sentence: str, evidence: str = "") -> bool:
+        """Does the sentence repeat a payload? Text the documents also say elsewhere, outside
+        any instruction (a name like 'CELAC'), is evidence, not a payload."""
+        low = " ".join(sentence.lower().split())
+        known = " ".join(evidence.lower().split())
+        return any(_has(low, t) and not _has(known, t) for t in self.tokens)
+
+
+def _has(text: str, phrase: str) -> bool:
+    return re.search(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", text) is not None
 
 
 # All-caps words that documents use for emphasis, not as payloads.
 _COMMON_CAPS = frozenset({"IMPORTANT", "NOTE", "SYSTEM", "AI", "URGENT", "WARNING", "ATTENTION"})
+
+
+def collect(document: str, payloads: Payloads) -> None:
+    """Record the payloads of every instruction in a whole document: a chunk can hold only
+    the second half of one (a forged reply after a fake `system` block), which the answer
+    check still has to recognise."""
+    for piece in _PIECES.split(document):
+        if piece and is_instruction(piece):
+            payloads.add(piece)
 
 
 def sanitize(text: str, payloads: Payloads) -> str:

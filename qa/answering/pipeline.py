@@ -24,8 +24,8 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from qa import prompts
 from qa.answering.context import expand
-from qa.answering.grounding import Evidence, split_sentences, strip_markers
-from qa.answering.injection import Payloads, sanitize
+from qa.answering.grounding import SENTENCE_END, Evidence, split_sentences, strip_markers
+from qa.answering.injection import Payloads, collect, sanitize
 from qa.answering.router import GENERIC_WORDS, Route, route
 from qa.backend_errors import guard, guard_stream
 from qa.bm25 import rrf
@@ -248,6 +248,11 @@ class Pipeline:
         cut at the token budget."""
         budget = self.settings.retrieval.max_context_tokens
         parts, used, last_doc = [], 0, None
+        fetch = getattr(self.retriever(), "neighbours", None)
+        for file in dict.fromkeys(s.file for s in sources_of(nodes)):
+            if fetch is not None and file:
+                chunks = fetch(file, list(range(MAX_DOCUMENT_CHUNKS)))
+                collect(" ".join(chunks[p].get_content() for p in sorted(chunks)), payloads)
         for s in sources_of(nodes):
             block = self.prompt("passage", n=str(s.n), text=sanitize(s.text, payloads))
             if s.file != last_doc:
@@ -427,7 +432,11 @@ class AnswerCheck:
                 return [self.p.refusal]
             return []
         ev = self.p.evidence
-        if ev is None or self.p.payloads.carried_by(s) or not ev.passes(s, self.min_support):
+        if (
+            ev is None
+            or self.p.payloads.carried_by(s, ev.text)
+            or not ev.passes(s, self.min_support)
+        ):
             self.p.dropped.append(s)
             return []
         self.sent += 1
@@ -435,12 +444,13 @@ class AnswerCheck:
 
 
 def split_sentences_keep_tail(text: str) -> list[str]:
-    """Complete sentences of `text` followed by the unfinished rest (possibly empty)."""
-    pieces = split_sentences(text)
-    if not pieces:
+    """Complete sentences of `text` followed by the unfinished rest, kept as it is (possibly
+    empty), so the next delta continues it."""
+    ends = list(SENTENCE_END.finditer(text))
+    if not ends:
         return [text]
-    ends_cleanly = bool(re.search(r"[.!?。！？]\s+$|\n\s*$", text))
-    return pieces + [""] if ends_cleanly else pieces[:-1] + [pieces[-1]]
+    cut = ends[-1].end()
+    return split_sentences(text[:cut]) + [text[cut:]]
 
 
 def key_terms(question: str) -> set[str]:
