@@ -507,7 +507,7 @@ class PgStore:
             )
 
     def clear(self) -> None:
-        """Drop every table of this store (tests, or `qa ingest --rebuild`)."""
+        """Drop every table of this store (tests start from an empty database with it)."""
         with self._tx("dropping the index") as conn:
             for t in (self.data_table, self.files_table, self.meta_table):
                 conn.execute(sa.text(f"drop table if exists {t}"))
