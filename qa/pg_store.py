@@ -560,7 +560,7 @@ class PgRetriever(BaseRetriever):
     """VectorStoreIndex.from_vector_store(PGVectorStore).as_retriever, with our error handling.
 
     Nodes come back as `qa.retrieval.to_node` built them (metadata file_name/title/date/
-    position, the same excluded keys and SOURCE relation); scores are cosine similarities.
+    position, and the SOURCE relation); scores are cosine similarities.
     """
 
     def __init__(
