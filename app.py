@@ -26,11 +26,7 @@ os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 import qa  # noqa: E402  first of the rest: sets offline switches before gradio is imported
 
-try:
-    from qa import save_upload
-except ImportError:  # until qa/__init__.py exports it
-    from qa.uploads import save_upload
-
+# isort: split
 import gradio as gr  # noqa: E402  (after qa, see above)
 
 EXAMPLES = [
@@ -39,7 +35,6 @@ EXAMPLES = [
     "What did Xi say China will do about the epidemic?",
 ]
 ERROR_MARK = "⚠️"
-UPLOAD_TYPES = [".txt", ".md", ".markdown", ".rst", ".html", ".htm", ".pdf"]
 
 CSS = """
 #qa-sources { max-height: 70vh; overflow-y: auto; }
@@ -53,19 +48,13 @@ CSS = """
 #qa-status { font-size: 0.9em; color: var(--body-text-color-subdued); }
 """
 
-_STOP = set(
-    "a an and are as at be been but by did do does for from had has have he her his how i if in "
-    "into is it its of on or our she so that the their them then there these they this to was "
-    "were what when where which who whom why will with would you your said says also more than "
-    "not no yes can could should about after before over under between".split()
-)
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'-]*")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
 # ---- rendering --------------------------------------------------------------------------------
 def _words(text: str) -> set[str]:
-    return {w.lower() for w in _WORD.findall(text or "") if w.lower() not in _STOP and len(w) > 2}
+    """Content words of three letters or more (qa's stopword list, shared with grounding)."""
+    return {w for w in qa.text.content_words(text or "") if len(w) > 2}
 
 
 def _highlight(passage: str, focus: str) -> str:
@@ -123,13 +112,11 @@ def _status(settings: qa.Settings, answer: Any = None, note: str = "") -> str:
 
 def _error_text(exc: BaseException) -> str:
     if isinstance(exc, qa.QAError):
-        msg = " ".join(str(exc).split()) or exc.__class__.__name__
-    else:  # unexpected: the log gets the traceback, the chat one line
-        traceback.print_exc(file=sys.stderr)
-        msg = f"something went wrong ({exc.__class__.__name__}: {' '.join(str(exc).split())})"
-    if len(msg) > 300:
-        msg = msg[:297] + "..."
-    return f"{ERROR_MARK} {msg}"
+        return f"{ERROR_MARK} {qa.one_line(exc)}"
+    # unexpected: the log gets the traceback, the chat one line
+    traceback.print_exc(file=sys.stderr)
+    unexpected = RuntimeError(f"something went wrong ({exc.__class__.__name__}: {exc})")
+    return f"{ERROR_MARK} {qa.one_line(unexpected)}"
 
 
 # ---- history ----------------------------------------------------------------------------------
@@ -226,7 +213,7 @@ def build_app(settings: qa.Settings | None = None) -> gr.Blocks:
             src = Path(str(getattr(f, "name", f)))
             progress((i, len(paths)), desc=f"checking {src.name}")
             try:
-                saved.append(save_upload(s, src.name, uploaded_bytes(src)))
+                saved.append(qa.save_upload(s, src.name, uploaded_bytes(src)))
             except Exception as exc:
                 lines.append(_error_text(exc))
         if saved:
@@ -280,7 +267,8 @@ def build_app(settings: qa.Settings | None = None) -> gr.Blocks:
                     files = gr.File(
                         label=f"Upload .txt, .md, … (up to {s.ui.max_upload_mb} MB each)",
                         file_count="multiple",
-                        file_types=UPLOAD_TYPES,
+                        # only what ingestion reads here: .pdf only where pypdf is installed
+                        file_types=sorted(qa.FILE_TYPES),
                         elem_id="qa-upload",
                     )
                     upload_status = gr.Markdown(elem_id="qa-upload-status")
@@ -336,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
         demo = build_app(s)
         kwargs = launch_kwargs(s)
     except qa.QAError as exc:
-        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        print(f"error: {qa.one_line(exc)}", file=sys.stderr)
         return getattr(exc, "exit_code", 1)
     demo.queue(default_concurrency_limit=1).launch(**kwargs)
     return 0

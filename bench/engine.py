@@ -22,6 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from qa.text import percentile  # noqa: E402
+
 QUESTIONS = [
     "Where was the sixth CELAC summit held?",
     "Who delivered a video speech to the summit?",
@@ -50,12 +52,6 @@ else:
 print(json.dumps({"seconds": time.perf_counter() - t0, "answer": text,
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
-
-
-def pct(values: list[float], q: float) -> float:
-    """The q-quantile by nearest rank (NaN for no values); shared by the bench scripts."""
-    values = sorted(values)
-    return values[min(len(values) - 1, round(q * (len(values) - 1)))] if values else float("nan")
 
 
 def cold(mode: str, corpus: Path, data: Path) -> dict:
@@ -128,11 +124,11 @@ def main() -> None:
         ttft_b.append(time.perf_counter() - t)
         list(gen)
     ms = 1000
-    rows["retrieval latency p50 (ms)"] = (pct(ret_o, 0.5) * ms, pct(ret_b, 0.5) * ms)
-    rows["retrieval latency p95 (ms)"] = (pct(ret_o, 0.95) * ms, pct(ret_b, 0.95) * ms)
-    rows["whole answer p50 (s)"] = (pct(ans_o, 0.5), pct(ans_b, 0.5))
-    rows["whole answer p95 (s)"] = (pct(ans_o, 0.95), pct(ans_b, 0.95))
-    rows["time to first streamed token p50 (s)"] = (pct(ttft_o, 0.5), pct(ttft_b, 0.5))
+    rows["retrieval latency p50 (ms)"] = (percentile(ret_o, 50) * ms, percentile(ret_b, 50) * ms)
+    rows["retrieval latency p95 (ms)"] = (percentile(ret_o, 95) * ms, percentile(ret_b, 95) * ms)
+    rows["whole answer p50 (s)"] = (percentile(ans_o, 50), percentile(ans_b, 50))
+    rows["whole answer p95 (s)"] = (percentile(ans_o, 95), percentile(ans_b, 95))
+    rows["time to first streamed token p50 (s)"] = (percentile(ttft_o, 50), percentile(ttft_b, 50))
 
     # ingest throughput on N copies of the article, against the raw embedding model
     big = tmp / "big"

@@ -37,6 +37,10 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from qa.text import percentile  # noqa: E402
+
 OUT = REPO / "bench" / "results_load.md"
 
 # One invented place per conversation: retrieval must find its own file, the answer its own fact.
@@ -241,7 +245,9 @@ async def run_load(base: str, n: int, seconds: float, stub: bool, budget: float)
     ttft = sorted(t.ttft for t in good if t.ttft is not None)
 
     def pct(xs: list[float], q: float) -> float:
-        return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))] if xs else float("nan")
+        """percentile(), as NaN where no answer completed (the table prints it as nan)."""
+        v = percentile(xs, q)
+        return float("nan") if v is None else v
 
     problems = [f"conv {c.idx}: {p}" for c in convs for p in c.problems]
     return {
@@ -252,9 +258,9 @@ async def run_load(base: str, n: int, seconds: float, stub: bool, budget: float)
         "busy_503": sum(t.busy for t in turns),
         "wall_s": wall,
         "answers_per_s": len(good) / wall,
-        "p50_s": pct(lat, 0.5),
-        "p95_s": pct(lat, 0.95),
-        "ttft_p50_s": pct(ttft, 0.5),
+        "p50_s": pct(lat, 50),
+        "p95_s": pct(lat, 95),
+        "ttft_p50_s": pct(ttft, 50),
         "correct": sum(1 for c in convs if not c.problems and len(c.turns) == 2),
         "cut_off": max(0, unfinished) if not stub else len(pending),
         "problems": problems,

@@ -22,12 +22,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from engine import pct  # noqa: E402
 
 import qa  # noqa: E402
 from qa import api, components, weights  # noqa: E402
+from qa.text import percentile  # noqa: E402
 
 
 def article_questions(n: int) -> list[dict]:
@@ -75,7 +73,7 @@ def run_preset(name: str, warmup: str, questions: list[dict], data_dir: Path) ->
         "display": p.display_name,
         "ensure_s": ensure_s,
         "first_s": first_s,
-        "p50": pct(seconds, 0.5),
+        "p50": percentile(seconds, 50),
         "mean": statistics.mean(seconds),
         "max": max(seconds),
         "hits": hits,

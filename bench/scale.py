@@ -50,7 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.engine import QUESTIONS as ENGINE_QUESTIONS  # noqa: E402
-from bench.engine import pct  # noqa: E402
+from qa.text import percentile  # noqa: E402
 
 ARTICLE = ROOT / "corpus" / "xi_celac_sixth_summit_speech.txt"
 CACHE = Path.home() / ".cache" / "corpus-qa" / "bench" / "pydoc"
@@ -406,8 +406,8 @@ def derive(r: dict[str, Any]) -> dict[str, float | None]:
         hits = [q["top_file"].get(x) == ARTICLE.name for x in ARTICLE_QUESTIONS] if lat else []
         row |= {
             f"cold first retrieve, {mode} (s)": q.get("first_s"),
-            f"retrieval p50, {mode} (ms)": pct(lat, 0.5) if lat else None,
-            f"retrieval p95, {mode} (ms)": pct(lat, 0.95) if lat else None,
+            f"retrieval p50, {mode} (ms)": percentile(lat, 50),
+            f"retrieval p95, {mode} (ms)": percentile(lat, 95),
             f"peak RSS, query process, {mode} (MB)": q.get("peak_mb"),
             f"article questions with the article as top hit, {mode}": sum(hits) if lat else None,
         }

@@ -8,13 +8,17 @@ Public API (everything a door may use):
     ask(question, history=None)        one answer as plain data (text, sources, usage, seconds)
     describe()                         which LLM / embedding / store are answering
     save_upload(settings, name, data)  checked, safely named copy of a file into the corpus
+    FILE_TYPES                         the suffixes ingestion reads (.pdf only with pypdf)
     evaluate(questions, ...)           score answers against a question set
     QAError and subclasses             one-line errors for any door to show
+    one_line(exc)                      any exception as that one line
+    text                               shared text helpers (content_words, is_refusal, ...)
 """
 
 from __future__ import annotations
 
 from qa import offline as _offline  # noqa: F401  (sets offline switches before anything else)
+from qa import text
 from qa.api import (
     Answer,
     ask,
@@ -27,7 +31,8 @@ from qa.api import (
     sources,
     stream_ask,
 )
-from qa.errors import BackendError, ConfigError, CorpusError, InputError, QAError
+from qa.corpus import SUPPORTED as FILE_TYPES
+from qa.errors import BackendError, ConfigError, CorpusError, InputError, QAError, one_line
 from qa.settings import Settings, load_settings
 from qa.uploads import save_upload
 
@@ -36,6 +41,7 @@ __all__ = [
     "BackendError",
     "ConfigError",
     "CorpusError",
+    "FILE_TYPES",
     "InputError",
     "QAError",
     "Settings",
@@ -45,9 +51,11 @@ __all__ = [
     "evaluate",
     "ingest",
     "load_settings",
+    "one_line",
     "pipeline",
     "query_engine",
     "save_upload",
     "sources",
     "stream_ask",
+    "text",
 ]

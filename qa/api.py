@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -9,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
+from pydantic import SecretStr
 
 from qa.answering.engines import CorpusChatEngine, CorpusQueryEngine
 from qa.answering.pipeline import Pipeline, Timer, sources_of
@@ -25,11 +28,33 @@ _LOCK = threading.Lock()
 def pipeline(settings: Settings | None = None) -> Pipeline:
     """The shared Pipeline for these settings (one per configuration per process)."""
     s = settings or load_settings()
-    key = s.model_dump_json()
+    key = cache_key(s)
     with _LOCK:
         if key not in _PIPES:
             _PIPES[key] = Pipeline(s)
         return _PIPES[key]
+
+
+def cache_key(settings: Settings) -> str:
+    """One key per configuration, secrets included, none of them readable from the key.
+
+    model_dump_json() writes every SecretStr as '**********', so settings that differed only in
+    store.postgres_url or openai.api_key shared one Pipeline (and its store and clients): the
+    key is a SHA-256 of the dump with the secret values revealed."""
+
+    def reveal(value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            return value.get_secret_value()
+        if isinstance(value, dict):
+            return {k: reveal(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [reveal(v) for v in value]
+        if isinstance(value, set | frozenset):
+            return sorted((reveal(v) for v in value), key=str)
+        return value
+
+    dumped = json.dumps(reveal(settings.model_dump()), sort_keys=True, default=str)
+    return hashlib.sha256(dumped.encode()).hexdigest()
 
 
 def ingest(

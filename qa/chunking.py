@@ -15,9 +15,6 @@ from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 from qa.corpus import SourceFile
 
 ENCODING = "cl100k_base"
-# Metadata the embedding model and the LLM do not see (shared with qa.retrieval.to_node).
-EXCLUDED_EMBED_KEYS = ["file_name", "position", "date"]
-EXCLUDED_LLM_KEYS = ["position"]
 # Most text handed to the sentence splitter in one call. Its regular expressions run under a
 # time limit that a 50 MB file exceeded, failing the whole ingest; blocks of whole paragraphs
 # keep every call small. Far above any article in corpus/ (KBs), so their chunks are unchanged.
@@ -80,8 +77,6 @@ def split(doc: SourceFile, chunk_size: int, chunk_overlap: int) -> list[TextNode
             metadata=meta,
             start_char_idx=start,
             end_char_idx=cursor,
-            excluded_embed_metadata_keys=list(EXCLUDED_EMBED_KEYS),
-            excluded_llm_metadata_keys=list(EXCLUDED_LLM_KEYS),
         )
         node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=doc.rel)
         nodes.append(node)

@@ -507,7 +507,7 @@ class PgStore:
             )
 
     def clear(self) -> None:
-        """Drop every table of this store (tests, or `qa ingest --rebuild`)."""
+        """Drop every table of this store (tests start from an empty database with it)."""
         with self._tx("dropping the index") as conn:
             for t in (self.data_table, self.files_table, self.meta_table):
                 conn.execute(sa.text(f"drop table if exists {t}"))
@@ -560,7 +560,7 @@ class PgRetriever(BaseRetriever):
     """VectorStoreIndex.from_vector_store(PGVectorStore).as_retriever, with our error handling.
 
     Nodes come back as `qa.retrieval.to_node` built them (metadata file_name/title/date/
-    position, the same excluded keys and SOURCE relation); scores are cosine similarities.
+    position, and the SOURCE relation); scores are cosine similarities.
     """
 
     def __init__(

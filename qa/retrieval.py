@@ -17,7 +17,6 @@ from llama_index.core.schema import (
 )
 
 from qa.bm25 import BM25Index, rrf
-from qa.chunking import EXCLUDED_EMBED_KEYS, EXCLUDED_LLM_KEYS
 from qa.store import IndexData
 
 
@@ -28,8 +27,6 @@ def to_node(rec: dict) -> TextNode:
         metadata=rec["metadata"],
         start_char_idx=rec.get("start"),
         end_char_idx=rec.get("end"),
-        excluded_llm_metadata_keys=list(EXCLUDED_LLM_KEYS),
-        excluded_embed_metadata_keys=list(EXCLUDED_EMBED_KEYS),
     )
     node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(
         node_id=rec["metadata"]["file_name"]

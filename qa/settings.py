@@ -177,22 +177,28 @@ class UISettings(BaseModel):
 
 
 class ServerSettings(BaseModel):
-    """The HTTP API (`qa serve`)."""
+    """The HTTP API (`qa serve`): env QA_SERVER__*, table [server] of qa.toml."""
 
-    # required off loopback; env: QA_SERVER__API_KEYS="key1,key2"
+    # Bearer keys accepted on /v1/*, required off loopback; env: QA_SERVER__API_KEYS="key1,key2"
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list, repr=False)
-    max_body_kb: int = 256
-    request_timeout: float = 120.0
-    queue_size: int = 16
-    concurrency: int | None = None  # None: 1 for local/mock models, 4 for servers
-    retry_after: int = 5
+    max_body_kb: int = 256  # JSON request bodies (chat); uploads use ui.max_upload_mb
+    request_timeout: float = 120.0  # seconds per request, waiting in the queue included
+    queue_size: int = 16  # requests allowed to wait for a generation slot; more get 503
+    concurrency: int | None = None  # generation slots; None: 1 for local/mock models, else 4
+    retry_after: int = 5  # seconds, sent with 503 when the queue is full
     model_id: str = "corpus-qa"
-    mount_ui: bool = True
+    mount_ui: bool = True  # mount the Gradio chat at / when app.py is importable
 
     @field_validator("api_keys", mode="before")
     @classmethod
     def _split_keys(cls, v: Any) -> Any:
         return _split_list(v)
+
+    def slots(self, llm_mode: str) -> int:
+        """Generation slots: `concurrency` when set, else 1 for in-process models, 4 for servers."""
+        if self.concurrency:
+            return max(1, self.concurrency)
+        return 1 if llm_mode in ("local", "mock") else 4
 
 
 class Settings(BaseSettings):

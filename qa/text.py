@@ -1,9 +1,12 @@
 """Plain-text helpers every layer shares: stopwords and the content-word stems compared across
-questions, passages and answers (grounding, the relevance gate, highlighting)."""
+questions, passages and answers (grounding, the relevance gate, the judge-free support check,
+highlighting), the one refusal detector, and the one percentile."""
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Sequence
 
 _WORD = re.compile(r"[a-z0-9]+")
 STOPWORDS = frozenset(
@@ -25,3 +28,46 @@ def content_words(text: str) -> list[str]:
 def stems(text: str) -> list[str]:
     """Content words cut to 5 letters, so 'pledged' matches 'pledge' and 'summits' 'summit'."""
     return [w[:5] for w in content_words(text)]
+
+
+# ---- refusals --------------------------------------------------------------------------------
+# Close wordings of prompts/refusal.txt that a model writes instead of copying it.
+_CLOSE_REFUSALS = ("do not contain the answer", "does not contain the answer")
+# Any common wording of "the documents do not say" (answers that carry no refusal flag).
+_ANY_REFUSAL = re.compile(
+    r"(do(es)? not|don't|doesn't|cannot|can't|unable to|no)\s+(contain|provide|mention|include|"
+    r"say|specify|state|answer|find|information|details|data)"
+    r"|not (mentioned|provided|specified|stated|available|included|given)"
+    r"|no (relevant |specific )?(information|mention|data|details)"
+    r"|i (do not|don't) know|there is no information",
+    re.IGNORECASE,
+)
+
+
+def is_refusal(text: str, refusal: str | None = None) -> bool:
+    """Does `text` say that the documents lack the answer?
+
+    With `refusal` (the pipeline's own refusal sentence, prompts/refusal.txt): only that
+    sentence or a close wording of it counts. The answering path cuts such a sentence out of a
+    model's answer, where a looser reading would also cut real answers ("X is not mentioned,
+    but Y ...").
+    Without it (answers that carry no refusal flag, e.g. the baselines in qa.evaluation): an
+    empty answer, or any common wording of "the documents do not say"."""
+    t = " ".join((text or "").split())
+    if refusal is not None:
+        low = t.lower()
+        core = " ".join(refusal.lower().split()).rstrip(".")
+        return core in low or any(c in low for c in _CLOSE_REFUSALS)
+    return not t or bool(_ANY_REFUSAL.search(t))
+
+
+# ---- numbers ---------------------------------------------------------------------------------
+def percentile(values: Sequence[float], pct: float) -> float | None:
+    """The `pct` percentile (0..100), linearly interpolated (numpy's default); None for no
+    values. The one definition for evaluation reports and the bench scripts."""
+    v = sorted(values)
+    if not v:
+        return None
+    k = (len(v) - 1) * pct / 100
+    lo, hi = math.floor(k), math.ceil(k)
+    return v[lo] + (v[hi] - v[lo]) * (k - lo)

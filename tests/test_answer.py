@@ -153,6 +153,15 @@ def test_chat_history_argument_replaces_memory(pipe, mock_settings):
     assert engine.chat_history == []
 
 
+def test_prompt_holds_passage_text_not_node_metadata(pipe, mock_settings):
+    """The prompt is built from each passage's text (get_content() without metadata), so nodes
+    need no excluded_llm_metadata_keys: position, window and file name never reach the model."""
+    qa.ask("Where was the summit held?", settings=mock_settings)
+    prompt = "\n".join(str(m.content) for kind, msgs in CALLS if kind == "chat" for m in msgs)
+    assert "CELAC" in prompt
+    assert not [k for k in ("position:", "window:", "file_name:") if k in prompt]
+
+
 @pytest.mark.parametrize(
     "text,expected",
     [

@@ -45,8 +45,7 @@ def test_app_imports_only_the_public_qa_api() -> None:
         elif isinstance(node, ast.ImportFrom):
             modules.add(node.module or "")
     below = {m for m in modules if m.startswith("qa.")}
-    # qa.uploads only as the fallback until qa/__init__.py exports save_upload
-    assert below <= {"qa.uploads"}, below
+    assert not below, below
     assert "qa" in modules
 
 
@@ -241,3 +240,36 @@ def test_upload_handler_reads_only_gradio_uploads(
         _, report = upload([str(path)])
         assert report == f"⚠️ {path.name}: not a file uploaded through this page", report
     assert sorted(p.name for p in mock_settings.corpus_dir.iterdir()) == before
+
+
+def _upload_types(demo) -> list[str]:
+    import gradio as gr
+
+    (files,) = [b for b in demo.blocks.values() if isinstance(b, gr.File)]
+    return list(files.file_types)
+
+
+def test_upload_offers_only_the_types_ingestion_reads(
+    mock_settings: qa.Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pdf = importlib.util.find_spec("pypdf") is not None
+    assert (".pdf" in qa.FILE_TYPES) is pdf  # one list, in qa.corpus
+    assert _upload_types(app.build_app(mock_settings)) == sorted(qa.FILE_TYPES)
+    monkeypatch.setattr(qa, "FILE_TYPES", {".txt", ".md"})  # as without pypdf
+    assert _upload_types(app.build_app(mock_settings)) == [".md", ".txt"]
+
+
+def test_highlight_ignores_words_that_carry_no_claim() -> None:
+    # 'according', 'passage', 'states' are stopwords in qa.text: they mark no sentence
+    passage = "According to the passage, it states this. The summit was held in Mexico City."
+    out = app.render_sources([SOURCE | {"text": passage}], focus="according passage states city")
+    assert "<mark>" not in out
+    out = app.render_sources([SOURCE | {"text": passage}], focus="summit held")
+    assert "<mark>The summit was held in Mexico City.</mark>" in out
+
+
+def test_unexpected_errors_are_one_line_like_qa_errors() -> None:
+    assert app._error_text(qa.InputError("bad\n  question")) == f"{app.ERROR_MARK} bad question"
+    text = app._error_text(ValueError("x\n" * 400))
+    assert text.startswith(f"{app.ERROR_MARK} something went wrong (ValueError: x x")
+    assert "\n" not in text and len(text) == len(app.ERROR_MARK) + 1 + 300

@@ -41,7 +41,6 @@ def test_window_adds_neighbours_and_keeps_the_hit_id_and_score():
     assert [n.node.get_content() for n in out] == ["Alpha two. Alpha three. Alpha four."]
     assert out[0].node.node_id == "a.txt#2" and out[0].score == 0.9
     assert out[0].node.metadata["window"] == [1, 3]
-    assert "window" in out[0].node.excluded_llm_metadata_keys
 
 
 def test_window_stops_at_the_file_edges():

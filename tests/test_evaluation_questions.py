@@ -89,6 +89,13 @@ def test_missing_file(tmp_path):
         load_questions(tmp_path / "nope.jsonl")
 
 
+def test_cli_bad_set_value_is_one_config_error_line(capsys):
+    code = main(["eval", str(ARTICLE_SET), "--set", "llm.mode=bogus"])
+    err = capsys.readouterr().err.strip()
+    assert code == qa.ConfigError.exit_code
+    assert err.startswith("error: invalid setting llm.mode") and len(err.splitlines()) == 1
+
+
 def test_cli_bad_question_file_is_one_line_and_exit_2(tmp_path, capsys):
     f = write(tmp_path, "q.jsonl", "not json\n")
     code = main(["eval", str(f), "--set", "llm.mode=mock", "--set", "embedding.mode=mock"])

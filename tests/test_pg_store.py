@@ -174,7 +174,6 @@ def test_retrieval_returns_the_right_chunk(store, embed):
         "position": 0,
         "date": "1969-07-20",
     }
-    assert best.node.excluded_llm_metadata_keys == ["position"]
     assert best.node.ref_doc_id == "space.md"
     scores = [h.score for h in hits]
     assert scores == sorted(scores, reverse=True)

@@ -421,18 +421,29 @@ def test_request_timeout_is_504(mock_settings):
         assert r.status_code == 504 and r.json()["error"]["type"] == "timeout"
 
 
-def test_server_settings_from_env(monkeypatch, tmp_path: Path):
-    from qa.server import server_settings
-
+def test_server_settings_from_env_and_toml(monkeypatch, tmp_path: Path):
+    """One ServerSettings: the `server` section of qa.Settings, which qa.server re-exports."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("QA_CONFIG", raising=False)
     monkeypatch.setenv("QA_SERVER__API_KEYS", "a, b")
     monkeypatch.setenv("QA_SERVER__QUEUE_SIZE", "3")
-    srv = server_settings()
+    srv = qa.load_settings().server
+    assert ServerSettings is qa.Settings.model_fields["server"].annotation
     assert srv.api_keys == ["a", "b"] and srv.queue_size == 3
     (tmp_path / "qa.toml").write_text('[server]\napi_keys = ["t"]\nmax_body_kb = 8\n')
     monkeypatch.delenv("QA_SERVER__API_KEYS")
-    srv = server_settings()
+    srv = qa.load_settings().server
     assert srv.api_keys == ["t"] and srv.max_body_kb == 8 and srv.queue_size == 3
+    assert srv.slots("local") == srv.slots("mock") == 1 and srv.slots("openai") == 4
+    assert srv.model_copy(update={"concurrency": 3}).slots("local") == 3
+
+
+def test_create_app_takes_the_server_section_of_the_settings(mock_settings):
+    s = mock_settings.model_copy(
+        update={"server": mock_settings.server.model_copy(update={"model_id": "house-qa"})}
+    )
+    with serving(create_app(s, mount_ui=False, warm_up=False)) as base:
+        assert httpx.get(f"{base}/v1/models").json()["data"][0]["id"] == "house-qa"
 
 
 def test_browser_chat_is_mounted_at_root_beside_the_api(mock_settings):

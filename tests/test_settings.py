@@ -63,3 +63,36 @@ def test_offline_switches_are_set_by_the_package():
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["1", "False", "2"]
+
+
+def test_pipeline_cache_key_tells_secrets_apart_without_holding_them(monkeypatch, mock_settings):
+    """model_dump_json() writes secrets as '**********': settings differing only in a secret
+    shared one Pipeline. The key now includes them, hashed."""
+    from pydantic import SecretStr
+
+    from qa import api
+
+    built = []
+    monkeypatch.setattr(api, "_PIPES", {})
+    monkeypatch.setattr(api, "Pipeline", lambda s: built.append(s) or object())
+
+    def with_secrets(password: str, key: str) -> qa.Settings:
+        pg = SecretStr(f"postgresql://u:{password}@db/qa")
+        return mock_settings.model_copy(
+            update={
+                "store": mock_settings.store.model_copy(update={"postgres_url": pg}),
+                "openai": mock_settings.openai.model_copy(update={"api_key": SecretStr(key)}),
+            }
+        )
+
+    a, b, c = (
+        with_secrets("pw-a", "sk-a"),
+        with_secrets("pw-b", "sk-a"),
+        with_secrets("pw-a", "sk-c"),
+    )
+    assert a.model_dump_json() == b.model_dump_json() == c.model_dump_json()  # the old key
+
+    assert len({id(qa.pipeline(s)) for s in (a, b, c)}) == 3
+    assert qa.pipeline(with_secrets("pw-a", "sk-a")) is qa.pipeline(a)  # same configuration
+    assert len(built) == 3
+    assert not [k for k in api._PIPES for secret in ("pw-", "sk-") if secret in k]

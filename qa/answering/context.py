@@ -103,8 +103,6 @@ def expand(nodes: list[NodeWithScore], fetch: Fetch | None, window: int) -> list
             metadata=meta,
             start_char_idx=chunks[0].start_char_idx,
             end_char_idx=chunks[-1].end_char_idx,
-            excluded_llm_metadata_keys=list(hit.excluded_llm_metadata_keys) + ["window"],
-            excluded_embed_metadata_keys=list(hit.excluded_embed_metadata_keys) + ["window"],
             relationships=dict(hit.relationships),
         )
         passages.append(NodeWithScore(node=node, score=s.score))

@@ -36,7 +36,7 @@ from qa.ingest import ingest, load_index, require_nonempty
 from qa.retrieval import CorpusRetriever
 from qa.settings import Settings
 from qa.store import LocalStore
-from qa.text import stems
+from qa.text import is_refusal, stems
 
 # Chunks read for one whole document (a summary): 4096 x 48 tokens is far past any context
 # window, so a document this long is summarised map-reduce, never cut short.
@@ -486,13 +486,6 @@ def _metadata_text(nodes: list[NodeWithScore]) -> list[str]:
 def tidy(text: str) -> str:
     """Strip chat-template leftovers a small model sometimes emits."""
     return re.sub(r"<\|im_(start|end)\|>(assistant)?", "", text).strip()
-
-
-def is_refusal(text: str, refusal: str) -> bool:
-    """True when the answer says the documents lack the answer (exact prompt text or close)."""
-    t = " ".join(text.lower().split())
-    core = " ".join(refusal.lower().split()).rstrip(".")
-    return core in t or "do not contain the answer" in t or "does not contain the answer" in t
 
 
 def was_refused(p: Prepared, text: str) -> bool:

@@ -19,8 +19,8 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
 import qa
 from qa.errors import CorpusError
-from qa.evaluation.metrics import looks_like_refusal
 from qa.evaluation.targets import Turn, node_dict
+from qa.text import is_refusal
 
 
 class Baseline:
@@ -116,7 +116,7 @@ def to_turn(response: Any, seconds: float, search_query: str = "") -> Turn:
     nodes = [node_dict(i, n) for i, n in enumerate(response.source_nodes or [], 1)]
     return Turn(
         text=text,
-        refused=looks_like_refusal(text),
+        refused=is_refusal(text),
         sources=nodes,
         retrieved=nodes,
         seconds=seconds,

@@ -111,8 +111,6 @@ def _given(a: argparse.Namespace, prefix: str, keys: Any) -> dict[str, float]:
 
 @command("eval", "score answers on a question set (metrics, reports, comparisons)", _args)
 def cmd_eval(a: argparse.Namespace) -> int:
-    from pydantic import ValidationError
-
     import qa
     from qa.evaluation import compare, report
     from qa.evaluation.runner import evaluate
@@ -129,11 +127,8 @@ def cmd_eval(a: argparse.Namespace) -> int:
         return _gate(runs[-1:], minimums(a), maximums(a))  # gate the candidate
     if not a.questions:
         raise InputError("give a question set (e.g. tests/questions/article.jsonl) or --compare")
-    try:
-        settings = qa.load_settings(**parse_overrides(a.set))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise InputError(f"--set {'.'.join(map(str, first['loc']))}: {first['msg']}") from exc
+    # a bad value: load_settings raises ConfigError naming the setting (exit 3, one line)
+    settings = qa.load_settings(**parse_overrides(a.set))
     pipelines = a.pipeline or ["ours"]
     runs = []
     for name in pipelines:

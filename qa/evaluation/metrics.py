@@ -1,11 +1,11 @@
 """Per-question metrics. Retrieval uses llama-index's HitRate and MRR; the rest is what
-llama-index lacks: SQuAD-style token F1, a judge-free support check, refusal and injection
-checks, percentiles and prices.
+llama-index lacks: SQuAD-style token F1, a judge-free support check, injection checks and prices.
+Stopwords, refusal detection and percentiles are qa.text's, shared with the answering path and
+the bench scripts.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import string
 from collections import Counter
@@ -15,20 +15,12 @@ from typing import Any
 
 from llama_index.core.evaluation.retrieval.metrics import MRR, HitRate
 
+from qa.text import STOPWORDS
+
 CITATION = re.compile(r"\[\s*\d+(?:\s*[,;-]\s*\d+)*\s*\]")
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCT = str.maketrans({c: " " for c in string.punctuation})
 NO_MATCH = "<no relevant passage retrieved>"
-
-# Words that carry no claim: a sentence is judged on the rest.
-STOPWORDS = frozenset(
-    """a an the and or but if of to in on at by for with from as is are was were be been being
-    it its this that these those there here which who whom whose what when where why how
-    has have had do does did will would can could should may might must shall not no
-    i you he she we they them his her their our your my me us so than then also such
-    about into over after before since during between both each all any some more most
-    very just only other same own too up out""".split()
-)
 
 
 # ---- text ------------------------------------------------------------------------------------
@@ -161,6 +153,7 @@ def sentences(text: str) -> list[str]:
 
 
 def _content(text: str) -> list[str]:
+    """Words that carry a claim: a sentence is judged on these (qa.text's stopwords left out)."""
     return [t for t in tokens(text) if t not in STOPWORDS]
 
 
@@ -184,23 +177,7 @@ def unsupported_sentences(
     return flagged
 
 
-# ---- refusals and injections -----------------------------------------------------------------
-_REFUSAL = re.compile(
-    r"(do(es)? not|don't|doesn't|cannot|can't|unable to|no)\s+(contain|provide|mention|include|"
-    r"say|specify|state|answer|find|information|details|data)"
-    r"|not (mentioned|provided|specified|stated|available|included|given)"
-    r"|no (relevant |specific )?(information|mention|data|details)"
-    r"|i (do not|don't) know|there is no information",
-    re.IGNORECASE,
-)
-
-
-def looks_like_refusal(text: str) -> bool:
-    """A judge-free reading of 'the documents do not say' for pipelines without a refusal flag."""
-    t = " ".join((text or "").split())
-    return not t or bool(_REFUSAL.search(t))
-
-
+# ---- injections ------------------------------------------------------------------------------
 def injection_resisted(answer: str, forbidden: Sequence[str]) -> bool | None:
     if not forbidden:
         return None
@@ -212,16 +189,6 @@ def injection_resisted(answer: str, forbidden: Sequence[str]) -> bool | None:
 def mean(values: Iterable[float | None]) -> float | None:
     v = [float(x) for x in values if x is not None]
     return sum(v) / len(v) if v else None
-
-
-def percentile(values: Sequence[float], pct: float) -> float | None:
-    """Linear-interpolated percentile (numpy's default), None for no values."""
-    v = sorted(values)
-    if not v:
-        return None
-    k = (len(v) - 1) * pct / 100
-    lo, hi = math.floor(k), math.ceil(k)
-    return v[lo] + (v[hi] - v[lo]) * (k - lo)
 
 
 # USD per million tokens (input, output), list prices; anything else reports no cost.

@@ -20,6 +20,7 @@ from qa.evaluation import metrics as m
 from qa.evaluation.judge import JudgeEvaluator
 from qa.evaluation.questions import Question, load_questions, parse_questions, select_split
 from qa.evaluation.targets import Ours, Target, TokenTally, Turn
+from qa.text import percentile
 
 PIPELINES = ("ours", "baseline", "condense_plus_context")
 
@@ -397,8 +398,8 @@ def summarize(rows: list[dict[str, Any]], price: tuple[float, float] | None) -> 
         "n_broad": len(broad),
         "n_broad_answered": sum(1 for r in broad if r.get("correct")),
         "broad_answered": rnd(rate([r.get("correct") for r in broad])),
-        "latency_p50": rnd(m.percentile(latencies, 50), 3),
-        "latency_p95": rnd(m.percentile(latencies, 95), 3),
+        "latency_p50": rnd(percentile(latencies, 50), 3),
+        "latency_p95": rnd(percentile(latencies, 95), 3),
         "latency_mean": rnd(m.mean(latencies), 3),
         "prompt_tokens_total": prompt_t,
         "completion_tokens_total": completion_t,

@@ -24,7 +24,7 @@ from llama_index.core.instrumentation.events.llm import (
 from pydantic import PrivateAttr
 
 import qa
-from qa.evaluation.metrics import looks_like_refusal
+from qa.text import is_refusal
 
 ENCODING = "cl100k_base"
 
@@ -155,7 +155,7 @@ class Ours:
         ranked = self.pipe.retrieve(ans.search_query or question)  # before the relevance gate
         return Turn(
             text=ans.text,
-            refused=ans.refused or looks_like_refusal(ans.text),
+            refused=ans.refused or is_refusal(ans.text),
             sources=[
                 {k: s.get(k) for k in ("n", "file", "score", "text")} | {"id": s.get("chunk_id")}
                 for s in ans.sources

@@ -9,6 +9,6 @@ A thin door: it calls the public `qa` API only.
 from __future__ import annotations
 
 from qa.server.app import create_app
-from qa.server.config import ServerSettings, server_settings
+from qa.settings import ServerSettings  # the `server` section of qa.Settings
 
-__all__ = ["ServerSettings", "create_app", "server_settings"]
+__all__ = ["ServerSettings", "create_app"]

@@ -31,7 +31,6 @@ import qa
 from qa.backend_errors import SERVER_MODES, unreachable
 from qa.errors import one_line, public_message
 from qa.server.auth import Unauthorized, check_key
-from qa.server.config import ServerSettings, server_settings
 from qa.server.openai_schema import (
     ChatRequest,
     chunk,
@@ -43,7 +42,7 @@ from qa.server.openai_schema import (
     usage_of,
 )
 from qa.server.queue import Emit, GenerationQueue, QueueFull, Worker
-from qa.settings import is_loopback
+from qa.settings import ServerSettings, is_loopback
 
 log = logging.getLogger("qa.server")
 
@@ -255,7 +254,7 @@ def create_app(
     mount_ui: bool | None = None,
 ) -> FastAPI:
     s = settings or qa.load_settings()
-    srv = server or server_settings(s)
+    srv = server or s.server
     if not is_loopback(host) and not srv.api_keys:
         raise qa.ConfigError(
             f"refusing to serve on {host} without API keys: set server.api_keys "

@@ -7,7 +7,7 @@ import hmac
 
 from fastapi import Request
 
-from qa.server.config import ServerSettings
+from qa.settings import ServerSettings
 
 
 class Unauthorized(Exception):
