@@ -69,8 +69,10 @@ class LLMSettings(BaseModel):
     model_path: Path | None = None  # local: use this GGUF instead of the packaged one
     models_dir: Path = REPO_ROOT / ".qa" / "models"  # where the packaged GGUF is assembled
     seed: int = 0
-    # How a follow-up becomes a standalone search query (qa/answering/pipeline.py, condense):
-    # measured on the conversation sets' dev parts, bench/results.md "Conversations".
+    # How a follow-up becomes a standalone search query (qa/answering/pipeline.py, condense).
+    # On the conversation sets' dev parts template beat fusion (chat_article 0.500 vs 0.417,
+    # chat_squad 0.414 vs 0.414; bench/results_sweep.md); llm alone rewrote follow-ups wrongly
+    # with the 0.5B model (earlier measurement).
     condense: Literal["template", "llm", "fusion"] = "template"
     # Newest conversation messages (user and assistant) the answer prompt shows the LLM, so it
     # can resolve "he" and "And on what date?".
@@ -116,14 +118,18 @@ class RetrievalSettings(BaseModel):
     # Neighbouring chunks added on each side of a hit before the LLM reads it
     # (qa/answering/context.py).
     window: int = Field(0, ge=0, le=8)
-    # Cosine similarity below which evidence counts as absent: measured on the article
-    # question set (bench/results.md); answerable questions score >= 0.45, off-topic < 0.3.
-    similarity_cutoff: float = 0.35
+    # Cosine similarity below which evidence counts as absent, unless the keyword evidence
+    # holds: 0.30 beat 0.35 on the dev parts (article 0.783 vs 0.739 right, the other sets
+    # equal; bench/results_sweep.md).
+    similarity_cutoff: float = 0.3
     # A chunk below the cosine cutoff still counts as evidence when it holds this share of the
-    # question's key terms (qa/answering/pipeline.py, gate): bench/results.md, "Gate".
+    # question's key terms (qa/answering/pipeline.py, gate). No dev item changed between 0.5
+    # and off (bench/results_sweep.md); kept for definitions ("What is CELAC?", whose only
+    # matching chunk scores 0.34).
     keyword_cutoff: float = 0.5
     # Share of each answer sentence's content words that must appear in the evidence, besides
-    # every number and name in it (qa/answering/grounding.py).
+    # every number and name in it (qa/answering/grounding.py). 0.5, 0.6 and 0.7 gave the same
+    # dev verdicts (bench/results_sweep.md): names and numbers decide; 0.7 is the strictest.
     min_support: float = 0.7
     max_question_chars: int = 2000
     max_context_tokens: int = 2048

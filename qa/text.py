@@ -15,6 +15,7 @@ STOPWORDS = frozenset(
     not no do does did done has have had having will would can could should may might must
     which who whom whose what when where why how than then so such also very just about into
     over under after before between during while all any each both few more most other some
+    many much
     same only own too up down out off again further once here passage passages document
     documents answer question according states stated say says said""".split()
 )

@@ -177,7 +177,7 @@ class Pipeline:
         order = rrf([[n.node.node_id for n in hits] for hits in ranked])
         return [best[i] for i in order][: self.settings.retrieval.top_k]
 
-    def gate(self, nodes: list[NodeWithScore], query: str) -> list[NodeWithScore]:
+    def gate(self, nodes: list[NodeWithScore], *queries: str) -> list[NodeWithScore]:
         """Keep the evidence that is about the question: a chunk close in meaning (cosine at or
         above `similarity_cutoff`) or one holding most of the question's key terms (share at or
         above `keyword_cutoff`: the keyword half of hybrid retrieval, so "What is CELAC?" finds
@@ -185,12 +185,13 @@ class Pipeline:
         Nothing left means 'not in the documents'. The LLM still refuses what passages that
         pass do not say."""
         r = self.settings.retrieval
-        terms = key_terms(query)
+        # a follow-up's own words ("Over how many years?") or its standalone form's
+        term_sets = [t for t in (key_terms(q) for q in dict.fromkeys(queries)) if t]
         kept = []
         for n in nodes:
             if (n.score or 0.0) >= r.similarity_cutoff:
                 kept.append(n)
-            elif terms and coverage(terms, n) >= r.keyword_cutoff:
+            elif any(coverage(t, n) >= r.keyword_cutoff for t in term_sets):
                 kept.append(n)
         return kept
 
@@ -323,7 +324,7 @@ class Pipeline:
         if kind != "summary" or key_terms(" ".join(queries)):
             # a summary of "the speech" or "this document" names nothing to look for: it is
             # about the documents themselves, so the best-matching one is summarised
-            hits = self.gate(hits, " ".join(queries))
+            hits = self.gate(hits, q, " ".join(queries))
         if not hits:
             return Prepared(q, search, [], None, refusal, kind)
         if kind == "summary":
