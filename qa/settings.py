@@ -77,6 +77,9 @@ class LLMSettings(BaseModel):
     # Newest conversation messages (user and assistant) the answer prompt shows the LLM, so it
     # can resolve "he" and "And on what date?".
     history_messages: int = Field(4, ge=0, le=20)
+    # Whether those messages include the assistant's answers, or only the user's questions
+    # (the 0.5B model copied its previous answer when shown it).
+    history_answers: bool = True
 
     @model_validator(mode="after")
     def _local_preset(self) -> LLMSettings:

@@ -19,6 +19,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
+
+from llama_index.core.schema import NodeWithScore
 
 from qa.text import STOPWORDS, stems
 
@@ -154,3 +157,21 @@ def kept_sentences(answer: str, evidence: Evidence, min_support: float) -> Itera
     for s in split_sentences(answer):
         if evidence.passes(s, min_support):
             yield evidence.cite(s)
+
+
+def metadata_evidence(nodes: list[NodeWithScore]) -> list[str]:
+    """Titles and dates of the passages' documents, a date also in words ("September 20,
+    2021"), so an answer may say the year a passage leaves out."""
+    out = []
+    for n in nodes:
+        meta = n.node.metadata
+        out.append(str(meta.get("title", "")))
+        date = str(meta.get("date") or "")
+        if date:
+            out.append(date)
+            try:
+                d = datetime.fromisoformat(date[:10])
+                out.append(f"{d:%B} {d.day}, {d.year}")
+            except ValueError:
+                pass
+    return out

@@ -9,12 +9,8 @@ not asked at all: the refusal comes from prompts/refusal.txt.
 
 from __future__ import annotations
 
-import re
 import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import tiktoken
@@ -23,10 +19,13 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from qa import prompts
+from qa.answering.answer import Prepared, Source, Timer, sources_of, tidy, was_refused
+from qa.answering.check import AnswerCheck
 from qa.answering.context import expand
-from qa.answering.grounding import SENTENCE_END, Evidence, split_sentences, strip_markers
+from qa.answering.gate import coverage, gate, key_terms
+from qa.answering.grounding import Evidence, metadata_evidence, strip_markers
 from qa.answering.injection import Payloads, collect, sanitize
-from qa.answering.router import GENERIC_WORDS, Route, route
+from qa.answering.router import route
 from qa.backend_errors import guard, guard_stream
 from qa.bm25 import rrf
 from qa.chunking import ENCODING
@@ -36,66 +35,25 @@ from qa.ingest import ingest, load_index, require_nonempty
 from qa.retrieval import CorpusRetriever
 from qa.settings import Settings
 from qa.store import LocalStore
-from qa.text import is_refusal, stems
+from qa.text import is_refusal
+
+__all__ = [  # what the engines, the API and the bench scripts import from here
+    "AnswerCheck",
+    "Pipeline",
+    "Prepared",
+    "Source",
+    "Timer",
+    "coverage",
+    "is_refusal",
+    "key_terms",
+    "sources_of",
+    "tidy",
+    "was_refused",
+]
 
 # Chunks read for one whole document (a summary): 4096 x 48 tokens is far past any context
 # window, so a document this long is summarised map-reduce, never cut short.
 MAX_DOCUMENT_CHUNKS = 4096
-
-
-@dataclass
-class Source:
-    """One passage an answer was given, numbered like its citation marker."""
-
-    n: int
-    file: str
-    title: str
-    date: str | None
-    score: float
-    text: str
-    chunk_id: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "n": self.n,
-            "file": self.file,
-            "title": self.title,
-            "date": self.date,
-            "score": round(self.score, 4),
-            "text": self.text,
-            "chunk_id": self.chunk_id,
-        }
-
-
-def sources_of(nodes: list[NodeWithScore]) -> list[Source]:
-    return [
-        Source(
-            n=i,
-            file=n.node.metadata.get("file_name", ""),
-            title=n.node.metadata.get("title", ""),
-            date=n.node.metadata.get("date"),
-            score=float(n.score or 0.0),
-            text=n.node.get_content(),
-            chunk_id=n.node.node_id,
-        )
-        for i, n in enumerate(nodes, 1)
-    ]
-
-
-@dataclass
-class Prepared:
-    """Everything decided before generation: the question asked, evidence, and messages."""
-
-    question: str
-    search_query: str
-    nodes: list[NodeWithScore]
-    messages: list[ChatMessage] | None  # None: refused without asking the LLM
-    refusal: str
-    route: Route = "fact"
-    evidence: Evidence | None = None
-    payloads: Payloads = field(default_factory=Payloads)
-    unsupported: bool = False  # the LLM answered, but no sentence of it was supported
-    dropped: list[str] = field(default_factory=list)  # answer sentences the check removed
 
 
 class Pipeline:
@@ -178,22 +136,7 @@ class Pipeline:
         return [best[i] for i in order][: self.settings.retrieval.top_k]
 
     def gate(self, nodes: list[NodeWithScore], *queries: str) -> list[NodeWithScore]:
-        """Keep the evidence that is about the question: a chunk close in meaning (cosine at or
-        above `similarity_cutoff`) or one holding most of the question's key terms (share at or
-        above `keyword_cutoff`: the keyword half of hybrid retrieval, so "What is CELAC?" finds
-        the chunk that spells CELAC out although a two-word question embeds far from it).
-        Nothing left means 'not in the documents'. The LLM still refuses what passages that
-        pass do not say."""
-        r = self.settings.retrieval
-        # a follow-up's own words ("Over how many years?") or its standalone form's
-        term_sets = [t for t in (key_terms(q) for q in dict.fromkeys(queries)) if t]
-        kept = []
-        for n in nodes:
-            if (n.score or 0.0) >= r.similarity_cutoff:
-                kept.append(n)
-            elif any(coverage(t, n) >= r.keyword_cutoff for t in term_sets):
-                kept.append(n)
-        return kept
+        return gate(nodes, queries, self.settings.retrieval)
 
     def assemble(
         self, nodes: list[NodeWithScore], window: int | None = None
@@ -270,12 +213,12 @@ class Pipeline:
     def conversation(self, history: list[ChatMessage]) -> str:
         """The newest turns, for the answer prompt: the LLM resolves "he" or "And on what
         date?" from them. Citation markers are stripped from earlier answers."""
-        turns = [m for m in history if m.role in (MessageRole.USER, MessageRole.ASSISTANT)]
-        keep = (
-            turns[-self.settings.llm.history_messages :]
-            if self.settings.llm.history_messages
-            else []
-        )
+        roles = (MessageRole.USER, MessageRole.ASSISTANT)
+        if not self.settings.llm.history_answers:
+            roles = (MessageRole.USER,)
+        turns = [m for m in history if m.role in roles]
+        limit = self.settings.llm.history_messages
+        keep = turns[-limit:] if limit else []
         if not keep:
             return ""
         lines = [
@@ -334,11 +277,15 @@ class Pipeline:
         payloads = Payloads()
         context = self.context(nodes, payloads)
         system = self.prompt("system", refusal=refusal)
+        # The LLM sees the conversation and the question as asked; with no conversation shown
+        # (history_messages = 0, and for summaries, which are about the document) it gets the
+        # standalone form instead.
+        shown = self.conversation(history) if kind != "summary" else ""
         user = self.prompt(
             "qa",
             context=context,
-            conversation=self.conversation(history),
-            question=q,
+            conversation=shown,
+            question=q if shown or not history else search,
             instruction=self.prompt(f"instruction_{kind}", refusal=refusal),
             refusal=refusal,
         )
@@ -349,7 +296,7 @@ class Pipeline:
         asked = [q] + [m.content or "" for m in history if m.role == MessageRole.USER]
         evidence = Evidence(
             [sanitize(s.text, Payloads()) for s in sources_of(nodes)],
-            asked + _metadata_text(nodes),
+            asked + metadata_evidence(nodes),
         )
         return Prepared(q, search, nodes, messages, refusal, kind, evidence, payloads)
 
@@ -392,112 +339,3 @@ class Pipeline:
             if r.delta:
                 yield from check.feed(r.delta)
         yield from check.close()
-
-
-class AnswerCheck:
-    """Sentence-by-sentence grounding of an answer as it arrives (streamed or whole).
-
-    A sentence is sent once it ends and passes (grounding.Evidence.passes, and it carries no
-    payload of a removed instruction); a refusal sentence from the model ends the answer as the
-    refusal unless something was already said; an answer with nothing left is the refusal."""
-
-    def __init__(self, p: Prepared, min_support: float) -> None:
-        self.p = p
-        self.min_support = min_support
-        self.buffer = ""
-        self.sent = 0
-        self.done = False
-
-    def feed(self, delta: str) -> list[str]:
-        self.buffer += delta
-        parts = split_sentences_keep_tail(self.buffer)
-        self.buffer = parts.pop()
-        return [piece for s in parts for piece in self._one(s)]
-
-    def close(self) -> list[str]:
-        out = self._one(self.buffer) if self.buffer.strip() else []
-        self.buffer = ""
-        if not self.sent and not self.done:
-            self.p.unsupported = bool(self.p.dropped)
-            self.done = True
-            return out + [self.p.refusal]
-        return out
-
-    def _one(self, sentence: str) -> list[str]:
-        s = tidy(sentence)
-        if self.done or not s:
-            return []
-        if is_refusal(s, self.p.refusal):
-            if not self.sent:
-                self.done = True
-                return [self.p.refusal]
-            return []
-        ev = self.p.evidence
-        if (
-            ev is None
-            or self.p.payloads.carried_by(s, ev.text)
-            or not ev.passes(s, self.min_support)
-        ):
-            self.p.dropped.append(s)
-            return []
-        self.sent += 1
-        return [(" " if self.sent > 1 else "") + ev.cite(s)]
-
-
-def split_sentences_keep_tail(text: str) -> list[str]:
-    """Complete sentences of `text` followed by the unfinished rest, kept as it is (possibly
-    empty), so the next delta continues it."""
-    ends = list(SENTENCE_END.finditer(text))
-    if not ends:
-        return [text]
-    cut = ends[-1].end()
-    return split_sentences(text[:cut]) + [text[cut:]]
-
-
-def key_terms(question: str) -> set[str]:
-    """The question's content-word stems that say what it is about (not 'summarize' or
-    'document'), compared with a chunk's words by the keyword half of the gate."""
-    return {t for t in stems(question) if t not in GENERIC_WORDS}
-
-
-def coverage(terms: set[str], node: NodeWithScore) -> float:
-    meta = node.node.metadata
-    words = set(stems(f"{node.node.get_content()} {meta.get('title', '')}"))
-    return len(terms & words) / len(terms)
-
-
-def _metadata_text(nodes: list[NodeWithScore]) -> list[str]:
-    """Titles and dates of the passages' documents, a date also in words ("September 20,
-    2021"), so an answer may say the year a passage leaves out."""
-    out = []
-    for n in nodes:
-        meta = n.node.metadata
-        out.append(str(meta.get("title", "")))
-        date = str(meta.get("date") or "")
-        if date:
-            out.append(date)
-            try:
-                d = datetime.fromisoformat(date[:10])
-                out.append(f"{d:%B} {d.day}, {d.year}")
-            except ValueError:
-                pass
-    return out
-
-
-def tidy(text: str) -> str:
-    """Strip chat-template leftovers a small model sometimes emits."""
-    return re.sub(r"<\|im_(start|end)\|>(assistant)?", "", text).strip()
-
-
-def was_refused(p: Prepared, text: str) -> bool:
-    """Did this answer end up saying the documents lack the answer (gate, model or grounding)?"""
-    return p.messages is None or p.unsupported or is_refusal(text, p.refusal)
-
-
-class Timer:
-    def __init__(self) -> None:
-        self.start = time.perf_counter()
-
-    @property
-    def seconds(self) -> float:
-        return round(time.perf_counter() - self.start, 3)

@@ -1,0 +1,91 @@
+"""What an answer is made of, shared by the pipeline, the streamed check and the engines:
+its sources, what was decided before generation, and whether it ended as a refusal."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from llama_index.core.base.llms.types import ChatMessage
+from llama_index.core.schema import NodeWithScore
+
+from qa.answering.grounding import Evidence
+from qa.answering.injection import Payloads
+from qa.answering.router import Route
+from qa.text import is_refusal
+
+
+@dataclass
+class Source:
+    """One passage an answer was given, numbered like its citation marker."""
+
+    n: int
+    file: str
+    title: str
+    date: str | None
+    score: float
+    text: str
+    chunk_id: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "file": self.file,
+            "title": self.title,
+            "date": self.date,
+            "score": round(self.score, 4),
+            "text": self.text,
+            "chunk_id": self.chunk_id,
+        }
+
+
+def sources_of(nodes: list[NodeWithScore]) -> list[Source]:
+    return [
+        Source(
+            n=i,
+            file=n.node.metadata.get("file_name", ""),
+            title=n.node.metadata.get("title", ""),
+            date=n.node.metadata.get("date"),
+            score=float(n.score or 0.0),
+            text=n.node.get_content(),
+            chunk_id=n.node.node_id,
+        )
+        for i, n in enumerate(nodes, 1)
+    ]
+
+
+@dataclass
+class Prepared:
+    """Everything decided before generation: the question asked, evidence, and messages."""
+
+    question: str
+    search_query: str
+    nodes: list[NodeWithScore]
+    messages: list[ChatMessage] | None  # None: refused without asking the LLM
+    refusal: str
+    route: Route = "fact"
+    evidence: Evidence | None = None
+    payloads: Payloads = field(default_factory=Payloads)
+    unsupported: bool = False  # the LLM answered, but no sentence of it was supported
+    dropped: list[str] = field(default_factory=list)  # answer sentences the check removed
+
+
+def tidy(text: str) -> str:
+    """Strip chat-template leftovers a small model sometimes emits."""
+    return re.sub(r"<\|im_(start|end)\|>(assistant)?", "", text).strip()
+
+
+def was_refused(p: Prepared, text: str) -> bool:
+    """Did this answer end up saying the documents lack the answer (gate, model or grounding)?"""
+    return p.messages is None or p.unsupported or is_refusal(text, p.refusal)
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    @property
+    def seconds(self) -> float:
+        return round(time.perf_counter() - self.start, 3)

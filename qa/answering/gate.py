@@ -1,0 +1,42 @@
+"""The relevance gate: which retrieved chunks count as evidence for a question.
+
+A chunk counts when it is close in meaning (cosine at or above `similarity_cutoff`) or holds
+most of the question's key terms (share at or above `keyword_cutoff`): the keyword half of
+hybrid retrieval, so "What is CELAC?" finds the chunk that names CELAC although a two-word
+question embeds far from it. Nothing left means 'not in the documents', with no LLM call.
+"""
+
+from __future__ import annotations
+
+from llama_index.core.schema import NodeWithScore
+
+from qa.answering.router import GENERIC_WORDS
+from qa.settings import RetrievalSettings
+from qa.text import stems
+
+
+def gate(
+    nodes: list[NodeWithScore], queries: tuple[str, ...], r: RetrievalSettings
+) -> list[NodeWithScore]:
+    """The chunks that pass the gate (see the module docstring), in their ranked order."""
+    # a follow-up's own words ("Over how many years?") or its standalone form's
+    term_sets = [t for t in (key_terms(q) for q in dict.fromkeys(queries)) if t]
+    kept = []
+    for n in nodes:
+        if (n.score or 0.0) >= r.similarity_cutoff:
+            kept.append(n)
+        elif any(coverage(t, n) >= r.keyword_cutoff for t in term_sets):
+            kept.append(n)
+    return kept
+
+
+def key_terms(question: str) -> set[str]:
+    """The question's content-word stems that say what it is about (not 'summarize' or
+    'document'), compared with a chunk's words by the keyword half of the gate."""
+    return {t for t in stems(question) if t not in GENERIC_WORDS}
+
+
+def coverage(terms: set[str], node: NodeWithScore) -> float:
+    meta = node.node.metadata
+    words = set(stems(f"{node.node.get_content()} {meta.get('title', '')}"))
+    return len(terms & words) / len(terms)
