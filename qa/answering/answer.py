@@ -11,7 +11,7 @@ from typing import Any
 from llama_index.core.base.llms.types import ChatMessage
 from llama_index.core.schema import NodeWithScore
 
-from qa.answering.grounding import Evidence
+from qa.answering.grounding import Evidence, split_sentences, strip_markers
 from qa.answering.injection import Payloads
 from qa.answering.router import Route
 from qa.text import is_refusal
@@ -70,6 +70,16 @@ class Prepared:
     payloads: Payloads = field(default_factory=Payloads)
     unsupported: bool = False  # the LLM answered, but no sentence of it was supported
     dropped: list[str] = field(default_factory=list)  # answer sentences the check removed
+    # A follow-up whose answer repeats the previous one answered the earlier question (the
+    # 0.5B model copies the answer shown in the conversation): then it is asked again with
+    # the standalone question and no conversation (Pipeline.generate / stream).
+    previous: str = ""
+    fallback: list[ChatMessage] | None = None
+
+    def repeats_previous(self, text: str) -> bool:
+        first = next(iter(split_sentences(strip_markers(text))), "")
+        norm = " ".join(first.lower().split())
+        return len(norm) >= 20 and norm in " ".join(strip_markers(self.previous).lower().split())
 
 
 def tidy(text: str) -> str:

@@ -23,7 +23,7 @@ from qa.answering.answer import Prepared, Source, Timer, sources_of, tidy, was_r
 from qa.answering.check import AnswerCheck
 from qa.answering.context import expand
 from qa.answering.gate import coverage, gate, key_terms
-from qa.answering.grounding import Evidence, metadata_evidence, strip_markers
+from qa.answering.grounding import SENTENCE_END, Evidence, metadata_evidence, strip_markers
 from qa.answering.injection import Payloads, collect, sanitize
 from qa.answering.router import route
 from qa.backend_errors import guard, guard_stream
@@ -293,12 +293,37 @@ class Pipeline:
             ChatMessage(role=MessageRole.SYSTEM, content=system),
             ChatMessage(role=MessageRole.USER, content=user),
         ]
+        previous = next(
+            (m.content or "" for m in reversed(history) if m.role == MessageRole.ASSISTANT), ""
+        )
+        fallback = None
+        if shown and previous:
+            alone = self.prompt(
+                "qa",
+                context=context,
+                conversation="",
+                question=search,
+                instruction=self.prompt(f"instruction_{kind}", refusal=refusal),
+                refusal=refusal,
+            )
+            fallback = [messages[0], ChatMessage(role=MessageRole.USER, content=alone)]
         asked = [q] + [m.content or "" for m in history if m.role == MessageRole.USER]
         evidence = Evidence(
             [sanitize(s.text, Payloads()) for s in sources_of(nodes)],
             asked + metadata_evidence(nodes),
         )
-        return Prepared(q, search, nodes, messages, refusal, kind, evidence, payloads)
+        return Prepared(
+            q,
+            search,
+            nodes,
+            messages,
+            refusal,
+            kind,
+            evidence,
+            payloads,
+            previous=previous,
+            fallback=fallback,
+        )
 
     def count(self, text: str) -> int:
         return len(self._enc.encode(text))
@@ -324,6 +349,8 @@ class Pipeline:
         if p.messages is None:
             return p.refusal
         out = guard(lambda: self.llm.chat(p.messages).message.content or "", self.settings)
+        if p.fallback and p.repeats_previous(out):
+            out = guard(lambda: self.llm.chat(p.fallback).message.content or "", self.settings)
         check = AnswerCheck(p, self.settings.retrieval.min_support)
         return "".join(check.feed(out) + check.close())
 
@@ -335,7 +362,30 @@ class Pipeline:
             yield p.refusal
             return
         check = AnswerCheck(p, self.settings.retrieval.min_support)
-        for r in guard_stream(lambda: self.llm.stream_chat(p.messages), self.settings):
-            if r.delta:
+        held = ""  # a follow-up's first sentence, held until it is known not to be a repeat
+        deltas = guard_stream(lambda: self.llm.stream_chat(p.messages), self.settings)
+        for r in deltas:
+            if not r.delta:
+                continue
+            if p.fallback is None:
                 yield from check.feed(r.delta)
+                continue
+            held += r.delta
+            if not SENTENCE_END.search(held):
+                continue
+            if p.repeats_previous(held):
+                getattr(deltas, "close", lambda: None)()
+                deltas = guard_stream(lambda: self.llm.stream_chat(p.fallback), self.settings)
+                p.fallback = None
+                yield from (d for r2 in deltas if r2.delta for d in check.feed(r2.delta))
+                break
+            p.fallback = None
+            yield from check.feed(held)
+        else:
+            if held and p.fallback is not None:
+                if p.repeats_previous(held):
+                    held = guard(
+                        lambda: self.llm.chat(p.fallback).message.content or "", self.settings
+                    )
+                yield from check.feed(held)
         yield from check.close()
