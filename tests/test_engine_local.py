@@ -14,6 +14,7 @@ import sys
 import pytest
 
 import qa
+from qa.answering.grounding import split_sentences
 
 pytestmark = pytest.mark.integration
 
@@ -103,11 +104,15 @@ def test_follow_up_uses_history(local_settings):
     assert "summit" in engine.last_metadata["search_query"].lower()
 
 
-def test_stream_chat_streams_tokens(local_settings):
-    engine = qa.chat_engine(local_settings)
-    response = engine.stream_chat("Where was the sixth CELAC summit held?")
+def test_stream_chat_streams_checked_sentences(local_settings):
+    """Streaming sends each sentence once it has passed the grounding check: the streamed text
+    is the same answer the non-streamed door gives, one piece per kept sentence."""
+    q = "Where was the sixth CELAC summit held?"
+    response = qa.chat_engine(local_settings).stream_chat(q)
     pieces = list(response.response_gen)
-    assert len(pieces) > 3 and "Mexico City" in "".join(pieces)
+    whole = qa.chat_engine(local_settings).chat(q).response
+    assert "".join(pieces) == whole and "Mexico City" in whole
+    assert len(pieces) == len(split_sentences(whole))
     assert qa.sources(response)[0]["file"] == "xi_celac_sixth_summit_speech.txt"
 
 

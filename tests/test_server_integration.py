@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from qa.answering.grounding import split_sentences
 from qa.server import ServerSettings, create_app
 from tests.test_server import client, serving
 
@@ -47,7 +48,9 @@ def test_streamed_answer(base):
     )
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert "Mexico" in text
-    assert len([c for c in chunks if c.choices and c.choices[0].delta.content]) > 1
+    # one content chunk per checked sentence (qa.answering.check), then the final chunk
+    contents = [c for c in chunks if c.choices and c.choices[0].delta.content]
+    assert len(contents) == len(split_sentences(text)) >= 1
     assert chunks[-1].choices[0].finish_reason == "stop"
     assert chunks[-1].model_extra["sources"][0]["file"] == ARTICLE
 
