@@ -17,7 +17,6 @@ word overlap picks the passages each kept sentence cites.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -150,13 +149,6 @@ def support(answer: str, passages: list[str], question: str = "") -> float:
 def cite(answer: str, passages: list[str]) -> str:
     """The answer with [n] markers of its supporting passages, unless it already has valid ones."""
     return Evidence(passages).cite(answer)
-
-
-def kept_sentences(answer: str, evidence: Evidence, min_support: float) -> Iterable[str]:
-    """The sentences of `answer` the evidence supports, each with its citation markers."""
-    for s in split_sentences(answer):
-        if evidence.passes(s, min_support):
-            yield evidence.cite(s)
 
 
 def metadata_evidence(nodes: list[NodeWithScore]) -> list[str]:

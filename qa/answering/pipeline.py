@@ -281,14 +281,19 @@ class Pipeline:
         # (history_messages = 0, and for summaries, which are about the document) it gets the
         # standalone form instead.
         shown = self.conversation(history) if kind != "summary" else ""
-        user = self.prompt(
-            "qa",
-            context=context,
-            conversation=shown,
-            question=q if shown or not history else search,
-            instruction=self.prompt(f"instruction_{kind}", refusal=refusal),
-            refusal=refusal,
-        )
+        instruction = self.prompt(f"instruction_{kind}", refusal=refusal)
+
+        def ask(conversation: str, question: str) -> str:
+            return self.prompt(
+                "qa",
+                context=context,
+                conversation=conversation,
+                question=question,
+                instruction=instruction,
+                refusal=refusal,
+            )
+
+        user = ask(shown, q if shown or not history else search)
         messages = [
             ChatMessage(role=MessageRole.SYSTEM, content=system),
             ChatMessage(role=MessageRole.USER, content=user),
@@ -298,14 +303,7 @@ class Pipeline:
         )
         fallback = None
         if shown and previous:
-            alone = self.prompt(
-                "qa",
-                context=context,
-                conversation="",
-                question=search,
-                instruction=self.prompt(f"instruction_{kind}", refusal=refusal),
-                refusal=refusal,
-            )
+            alone = ask("", search)
             fallback = [messages[0], ChatMessage(role=MessageRole.USER, content=alone)]
         asked = [q] + [m.content or "" for m in history if m.role == MessageRole.USER]
         evidence = Evidence(
