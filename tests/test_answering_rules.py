@@ -110,6 +110,12 @@ def test_injection_payload_in_an_answer_is_dropped():
         ("Where was the summit held?", "fact"),
         ("And on what date?", "fact"),
         ("What did he say about the pandemic?", "fact"),
+        # names the document and nothing in it: the whole document, however phrased
+        ("Tell me about the report.", "summary"),
+        ("What does the paper cover?", "summary"),
+        ("Sum up the story in two short sentences.", "summary"),
+        ("What does the article say about the pandemic?", "fact"),
+        ("Who wrote the article?", "fact"),
     ],
 )
 def test_router(question, kind):
@@ -118,6 +124,7 @@ def test_router(question, kind):
 
 def test_keyword_gate_terms_ignore_what_kind_of_answer_is_wanted():
     assert key_terms("Summarize the speech.") == set()
+    assert key_terms("Summarise the report in five bullet points, briefly.") == set()
     terms = key_terms("What is CELAC?")
     node = NodeWithScore(node=TextNode(text="the rotating presidency of CELAC"), score=0.1)
     assert terms == {"celac"} and coverage(terms, node) == 1.0

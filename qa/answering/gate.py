@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from llama_index.core.schema import NodeWithScore
 
-from qa.answering.router import GENERIC_WORDS
+from qa.answering.router import key_terms
 from qa.settings import RetrievalSettings
 from qa.text import stems
 
@@ -28,12 +28,6 @@ def gate(
         elif any(coverage(t, n) >= r.keyword_cutoff for t in term_sets):
             kept.append(n)
     return kept
-
-
-def key_terms(question: str) -> set[str]:
-    """The question's content-word stems that say what it is about (not 'summarize' or
-    'document'), compared with a chunk's words by the keyword half of the gate."""
-    return {t for t in stems(question) if t not in GENERIC_WORDS}
 
 
 def coverage(terms: set[str], node: NodeWithScore) -> float:

@@ -22,10 +22,10 @@ from qa import prompts
 from qa.answering.answer import Prepared, Source, Timer, sources_of, tidy, was_refused
 from qa.answering.check import AnswerCheck
 from qa.answering.context import expand
-from qa.answering.gate import coverage, gate, key_terms
+from qa.answering.gate import coverage, gate
 from qa.answering.grounding import SENTENCE_END, Evidence, metadata_evidence, strip_markers
 from qa.answering.injection import Payloads, collect, sanitize
-from qa.answering.router import route
+from qa.answering.router import key_terms, route
 from qa.backend_errors import guard, guard_stream
 from qa.bm25 import rrf
 from qa.chunking import ENCODING

@@ -20,15 +20,14 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from qa.text import stems
+
 Route = Literal["summary", "list", "definition", "fact"]
 
 _SUMMARY = re.compile(
-    r"\b(summari[sz]e|summary|summarise|overview|outline|recap|gist|tl;?dr|main (points?|ideas?|"
+    r"\b(summari[sz]e|summary|summarise|sum (it |this |that )?up|overview|outline|recap|gist|tl;?dr|main (points?|ideas?|"
     r"themes?|messages?|topics?|takeaways?|arguments?)|key (points?|ideas?|messages?|themes?|"
-    r"takeaways?|facts?)|(what|which) (is|are) (this|the|these) (document|text|article|speech|"
-    r"report|file|page|story|documents|texts|articles|files)s? (about|on)|what does (this|the) "
-    r"(document|text|article|speech|report|file|page) (say|cover|discuss|describe)|"
-    r"(tell|explain) me about (this|the) (document|text|article|speech|report|file))\b",
+    r"takeaways?|facts?))\b",
     re.IGNORECASE,
 )
 _LIST = re.compile(
@@ -46,8 +45,19 @@ _DEFINITION = re.compile(
 )
 
 
+# A question that names the document itself ("What topics does the article cover?", "What is
+# the story?") and nothing in it: about the whole document, however it is phrased.
+_DOCUMENT = re.compile(
+    r"\b(document|text|article|speech|report|file|page|story|paper|essay|post|letter|"
+    r"transcript)s?\b",
+    re.IGNORECASE,
+)
+
+
 def route(question: str) -> Route:
     if _SUMMARY.search(question):
+        return "summary"
+    if _DOCUMENT.search(question) and not key_terms(question):
         return "summary"
     if _LIST.search(question):
         return "list"
@@ -56,12 +66,24 @@ def route(question: str) -> Route:
     return "fact"
 
 
-# Words that say what kind of answer is wanted, not what it is about: left out of the key
-# terms the gate looks for in a chunk (as 5-letter stems, like qa.text.stems).
+# Words that say what kind of answer is wanted, or in what form, not what it is about: left out
+# of the key terms the gate looks for in a chunk (as 5-letter stems, like qa.text.stems), so
+# "Summarize the article in three bullet points" looks for nothing in particular.
+_SUM_UP = re.compile(r"\bsum(s|med)? (it |this |that )?up\b", re.IGNORECASE)
 GENERIC_WORDS = frozenset(
     w[:5]
     for w in """summarize summarise summary overview outline recap gist main point points key
     idea ideas theme themes message messages topic topics takeaway takeaways argument arguments
-    document text article speech report file page story tell explain describe list name
-    enumerate mention mentioned discuss discussed cover covers give short brief""".split()
+    document text article speech report file page story paper essay post letter transcript
+    tell explain describe list name enumerate mention mentioned discuss discussed cover covers
+    give short brief briefly quick quickly simple simply plain detail details detailed please
+    bullet bullets sentence sentences paragraph paragraphs line lines word words format
+    one two three four five six seven eight nine ten""".split()
 )
+
+
+def key_terms(question: str) -> set[str]:
+    """The question's key terms: content-word stems that say what it is about (not
+    'summarize', 'article' or 'three bullet points'). The relevance gate looks for them in a
+    chunk; a question that names the document and none of them is a summary."""
+    return {t for t in stems(_SUM_UP.sub(" ", question)) if t not in GENERIC_WORDS}
