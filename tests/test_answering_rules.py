@@ -11,7 +11,7 @@ from llama_index.core.schema import NodeWithScore, TextNode
 from qa.answering.grounding import Evidence, specifics
 from qa.answering.injection import Payloads, collect, is_instruction, sanitize
 from qa.answering.pipeline import AnswerCheck, Prepared, coverage, key_terms
-from qa.answering.router import route
+from qa.answering.router import about_document, route
 from qa.settings import REPO_ROOT
 
 ARTICLE = (
@@ -120,6 +120,14 @@ def test_injection_payload_in_an_answer_is_dropped():
 )
 def test_router(question, kind):
     assert route(question) == kind
+
+
+def test_a_question_about_a_document_named_by_its_title_asks_for_the_whole_document():
+    ask = "What does the document say about the Scottish Parliament?"
+    assert about_document(ask, "Scottish Parliament")
+    assert about_document(ask, "Scottish Parliament Building costs") is not False
+    assert not about_document("When did the Scottish Parliament first meet?", "Scottish Parliament")
+    assert not about_document(ask, "Amazon rainforest")
 
 
 def test_keyword_gate_terms_ignore_what_kind_of_answer_is_wanted():

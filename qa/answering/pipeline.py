@@ -25,7 +25,7 @@ from qa.answering.context import expand
 from qa.answering.gate import coverage, gate
 from qa.answering.grounding import SENTENCE_END, Evidence, metadata_evidence, strip_markers
 from qa.answering.injection import Payloads, collect, sanitize
-from qa.answering.router import key_terms, route
+from qa.answering.router import about_document, key_terms, route
 from qa.backend_errors import guard, guard_stream
 from qa.bm25 import rrf
 from qa.chunking import ENCODING
@@ -264,6 +264,8 @@ class Pipeline:
         r = self.settings.retrieval
         refusal = self.prompt("refusal")
         hits = self.retrieve(queries)
+        if kind == "fact" and hits and about_document(q, hits[0].node.metadata.get("title", "")):
+            kind = "summary"
         if kind != "summary" or key_terms(" ".join(queries)):
             # a summary of "the speech" or "this document" names nothing to look for: it is
             # about the documents themselves, so the best-matching one is summarised

@@ -25,7 +25,8 @@ from qa.text import stems
 Route = Literal["summary", "list", "definition", "fact"]
 
 _SUMMARY = re.compile(
-    r"\b(summari[sz]e|summary|summarise|sum (it |this |that )?up|overview|outline|recap|gist|tl;?dr|main (points?|ideas?|"
+    r"\b(summari[sz]e|summary|summarise|sum (it |this |that )?up|overview|outline|recap|gist|"
+    r"tl;?dr|main (points?|ideas?|"
     r"themes?|messages?|topics?|takeaways?|arguments?)|key (points?|ideas?|messages?|themes?|"
     r"takeaways?|facts?))\b",
     re.IGNORECASE,
@@ -54,6 +55,18 @@ _DOCUMENT = re.compile(
 )
 
 
+# "What does the text say about X?", "Tell me about X": when X is a document's title, the
+# question asks for that document as a whole (see `about_document`).
+_ABOUT = re.compile(r"\b(about|on|cover(s|ed)?|describe[sd]?|discuss(es|ed)?)\b", re.IGNORECASE)
+
+
+def about_document(question: str, title: str) -> bool:
+    """Does a fact question ask about a whole document, named by its title ("What does the
+    document say about the Scottish Parliament?" over a file titled "Scottish Parliament")?"""
+    terms = key_terms(question)
+    return bool(terms) and bool(_ABOUT.search(question)) and terms <= set(stems(title))
+
+
 def route(question: str) -> Route:
     if _SUMMARY.search(question):
         return "summary"
@@ -77,6 +90,7 @@ GENERIC_WORDS = frozenset(
     document text article speech report file page story paper essay post letter transcript
     tell explain describe list name enumerate mention mentioned discuss discussed cover covers
     give short brief briefly quick quickly simple simply plain detail details detailed please
+    mainly mostly chiefly primarily generally overall basically whole entire
     bullet bullets sentence sentences paragraph paragraphs line lines word words format
     one two three four five six seven eight nine ten""".split()
 )
