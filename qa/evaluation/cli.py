@@ -18,7 +18,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from qa.cli import command
 from qa.errors import InputError
 
 
@@ -109,7 +108,15 @@ def _given(a: argparse.Namespace, prefix: str, keys: Any) -> dict[str, float]:
     }
 
 
-@command("eval", "score answers on a question set (metrics, reports, comparisons)", _args)
+def register(sub: argparse._SubParsersAction) -> None:
+    """`qa eval` (called by qa.cli)."""
+    p = sub.add_parser(
+        "eval", help="score answers on a question set (metrics, reports, comparisons)"
+    )
+    _args(p)
+    p.set_defaults(run=cmd_eval)
+
+
 def cmd_eval(a: argparse.Namespace) -> int:
     import qa
     from qa.evaluation import compare, report
