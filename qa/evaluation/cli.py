@@ -23,7 +23,8 @@ from qa.errors import InputError
 
 def _args(p: argparse.ArgumentParser) -> None:
     from qa.evaluation.questions import SPLITS
-    from qa.evaluation.runner import MAX_THRESHOLDS, PIPELINES, THRESHOLDS
+    from qa.evaluation.run import MAX_THRESHOLDS, THRESHOLDS
+    from qa.evaluation.runner import PIPELINES
 
     p.add_argument("questions", nargs="?", help="question set (.jsonl, .json or .yaml)")
     p.add_argument("--corpus", help="index this folder into its own data dir and evaluate on it")
@@ -89,13 +90,13 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
 
 
 def minimums(a: argparse.Namespace) -> dict[str, float]:
-    from qa.evaluation.runner import THRESHOLDS
+    from qa.evaluation.run import THRESHOLDS
 
     return _given(a, "min", THRESHOLDS.values())
 
 
 def maximums(a: argparse.Namespace) -> dict[str, float]:
-    from qa.evaluation.runner import MAX_THRESHOLDS
+    from qa.evaluation.run import MAX_THRESHOLDS
 
     return _given(a, "max", MAX_THRESHOLDS.values())
 
