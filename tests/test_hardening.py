@@ -100,7 +100,7 @@ def test_config_masks_whole_auth_entries() -> None:
 
 
 def test_app_refuses_off_loopback_without_login() -> None:
-    from tests.test_app_unit import app
+    from qa import ui as app
 
     open_host = qa.load_settings(ui={"host": "0.0.0.0"})
     with pytest.raises(qa.ConfigError, match="without a login"):

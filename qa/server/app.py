@@ -1,5 +1,5 @@
 """The FastAPI app: OpenAI-compatible chat completions over the corpus, health, models, ingest,
-and the Gradio chat mounted at / when `app.py` is there.
+and the Gradio chat (qa.ui) mounted at /.
 
 Every error is a JSON body `{"error": {"message", "type", "param", "code"}}` (the shape the
 `openai` client reads) with 400 / 401 / 413 / 503 / 504 / 500, never a traceback; tracebacks of
@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import logging
 import math
-import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -513,17 +511,15 @@ def _add_error_handlers(app: FastAPI) -> None:
 
 
 def _mount_ui(app: FastAPI, s: qa.Settings, host: str, logins: list[tuple[str, str]]) -> None:
-    """Mount the Gradio chat at / when top-level app.py provides build_app(settings)."""
+    """Mount the Gradio chat (qa.ui) at /."""
     if not is_loopback(host) and not logins:
         log.warning("browser chat not mounted: binding %s needs ui.auth (user:password)", host)
         return
     try:
-        build_app = _load_build_app()
-        if build_app is None:
-            return
         import gradio
 
-        css = getattr(sys.modules.get(build_app.__module__), "CSS", None)
+        from qa.ui import CSS, build_app
+
         blocks = build_app(s)
         gradio.mount_gradio_app(
             app,
@@ -531,7 +527,7 @@ def _mount_ui(app: FastAPI, s: qa.Settings, host: str, logins: list[tuple[str, s
             path="/",
             auth=logins or None,
             max_file_size=f"{s.ui.max_upload_mb}mb",
-            css=css,
+            css=CSS,
         )
         # Gradio checks that a file named in an event payload was uploaded by the user only
         # once `has_launched` is set, which launch() does and mount_gradio_app() does not: a
@@ -540,18 +536,3 @@ def _mount_ui(app: FastAPI, s: qa.Settings, host: str, logins: list[tuple[str, s
         blocks.has_launched = True
     except Exception as exc:  # the API keeps working without the browser chat
         log.warning("browser chat not mounted: %s", one_line(exc))
-
-
-def _load_build_app():
-    try:
-        import app as ui  # type: ignore[import-not-found]
-    except ImportError:
-        path = Path(qa.__file__).resolve().parent.parent / "app.py"
-        if not path.is_file():
-            return None
-        spec = importlib.util.spec_from_file_location("corpus_qa_ui", path)
-        if spec is None or spec.loader is None:
-            return None
-        ui = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(ui)
-    return getattr(ui, "build_app", None)
