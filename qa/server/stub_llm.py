@@ -3,7 +3,7 @@
     python -m qa.server.stub_llm --port 8101 [--words 40] [--delay 0.0]
 
 `POST /v1/chat/completions` (plain and streamed) answers:
-- a condense prompt (prompts/condense.txt: "Follow-up: ...", then "Standalone question:")
+- a condense prompt (qa/prompts/condense.txt: "Follow-up: ...", then "Standalone question:")
   with the follow-up itself, as the standalone question;
 - anything else with `stub[ref-...] <the first --words words of the passages> end.`, listing
   every `ref-N` tag found in the last user message, so a caller can check that an answer
