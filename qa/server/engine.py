@@ -19,13 +19,6 @@ class Engine:
     def stream_ask(self, question: str, history: list[dict], settings: qa.Settings):
         return qa.stream_ask(question, history=history, settings=settings)
 
-    def save_upload(self, settings: qa.Settings, filename: str, data: bytes) -> Path:
-        try:
-            from qa.uploads import save_upload  # the same checks as the browser upload
-        except ImportError:
-            raise qa.ConfigError("uploads are not available in this installation") from None
-        return Path(save_upload(settings, filename, data))
-
     def save_uploads(self, settings: qa.Settings, files: list[tuple[str, bytes]]) -> list[Path]:
         """All checked before any is written (qa.uploads.save_uploads)."""
         from qa.uploads import save_uploads
