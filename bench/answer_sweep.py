@@ -8,7 +8,7 @@ Every setting combination runs the real pipeline (`Pipeline.prepare`, `AnswerChe
 (temperature 0, deterministic) is asked once per distinct prompt and its reply reused, so the
 grid costs a few LLM calls per question. A follow-up gets its conversation with the previous
 turns' reference answers (the same history at every grid point). An item is right as
-`qa eval` scores it (qa.evaluation.runner.right). Test parts are never read here: they are
+`qa eval` scores it (qa.evaluation.scoring.right). Test parts are never read here: they are
 only reported, by `qa eval --split test`.
 """
 
@@ -30,7 +30,8 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole  # noqa: E
 import qa  # noqa: E402
 from qa.answering.pipeline import AnswerCheck, was_refused  # noqa: E402
 from qa.evaluation.questions import load_questions  # noqa: E402
-from qa.evaluation.runner import Turn, right  # noqa: E402
+from qa.evaluation.scoring import right  # noqa: E402
+from qa.evaluation.targets import Turn  # noqa: E402
 
 SETS = {
     "article": ("tests/questions/article.jsonl", "corpus"),

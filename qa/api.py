@@ -14,7 +14,7 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from pydantic import SecretStr
 
 from qa.answering.engines import CorpusChatEngine, CorpusQueryEngine
-from qa.answering.pipeline import Pipeline, Timer, sources_of
+from qa.answering.pipeline import Pipeline, Prepared, Timer, sources_of
 from qa.components import describe as _describe
 from qa.errors import require_text
 from qa.ingest import IngestReport
@@ -118,11 +118,19 @@ def _history(history: list[tuple[str, str]] | list[dict] | None) -> list[ChatMes
     return out
 
 
-def ask(question: str, history: Any = None, settings: Settings | None = None) -> Answer:
-    """Answer one question (a follow-up when history is given) with its sources."""
+def _start(
+    question: str, history: Any, settings: Settings | None
+) -> tuple[Pipeline, Prepared, Timer]:
+    """The first half of every answer here: the clock starts, then the shared pipeline
+    condenses and retrieves. `pipe.outcome(p, text, timer)` closes it."""
     timer = Timer()
     pipe = pipeline(settings)
-    p = pipe.prepare(question, _history(history))
+    return pipe, pipe.prepare(question, _history(history)), timer
+
+
+def ask(question: str, history: Any = None, settings: Settings | None = None) -> Answer:
+    """Answer one question (a follow-up when history is given) with its sources."""
+    pipe, p, timer = _start(question, history, settings)
     text = pipe.generate(p)
     return _answer(text, pipe.outcome(p, text, timer))
 
@@ -137,9 +145,7 @@ def stream_ask(
 ) -> tuple[list[dict[str, Any]], Iterator[str], Answer]:
     """(sources, deltas, answer): sources are known before the first token; `answer` is filled
     in (text, usage, seconds, refused) once the deltas are exhausted."""
-    timer = Timer()
-    pipe = pipeline(settings)
-    p = pipe.prepare(question, _history(history))
+    pipe, p, timer = _start(question, history, settings)
     srcs = [s.as_dict() for s in sources_of(p.nodes)]
     answer = Answer(
         text="",

@@ -1,7 +1,9 @@
-"""The `qa` command: ingest, ask, chat, config (and eval/serve where installed).
+"""The `qa` command: ingest, ask, chat, config, eval, serve.
 
 A door over the public API. Every failure prints one line to stderr and exits non-zero;
-QA_DEBUG=1 shows the traceback for bug reports.
+QA_DEBUG=1 shows the traceback for bug reports. The commands of other doors (`eval`, `serve`)
+live with them: each module's `register(subparsers)` adds its own, called explicitly below, and
+none of them imports this module back.
 """
 
 from __future__ import annotations
@@ -11,21 +13,11 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Callable
 
 import qa
 from qa.errors import QAError, one_line
-
-Command = Callable[[argparse.Namespace], int]
-COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Command]] = {}
-
-
-def command(name: str, help_: str, args: Callable[[argparse.ArgumentParser], None]):
-    def register(fn: Command) -> Command:
-        COMMANDS[name] = (help_, args, fn)
-        return fn
-
-    return register
+from qa.evaluation import cli as evaluation_cli
+from qa.server import cli as server_cli
 
 
 def _ingest_args(p: argparse.ArgumentParser) -> None:
@@ -38,7 +30,6 @@ def _ingest_args(p: argparse.ArgumentParser) -> None:
     )
 
 
-@command("ingest", "index the corpus (incremental)", _ingest_args)
 def cmd_ingest(a: argparse.Namespace) -> int:
     settings = qa.load_settings(**({"store": {"mode": a.store}} if a.store else {}))
     report = qa.ingest(a.paths or None, settings=settings, progress=None if not a.json else False)
@@ -61,7 +52,6 @@ def _ask_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="answer, sources, usage, seconds as JSON")
 
 
-@command("ask", "answer one question with its sources", _ask_args)
 def cmd_ask(a: argparse.Namespace) -> int:
     ans = qa.ask(sys.stdin.read() if a.question == "-" else a.question)
     if a.json:
@@ -92,7 +82,6 @@ def _print_sources(sources: list[dict]) -> None:
         print(f"  [{s['n']}] {s['file']} ({s['title']}{date}) score {s['score']:.2f}")
 
 
-@command("chat", "chat in the terminal (streaming, with history)", lambda p: None)
 def cmd_chat(a: argparse.Namespace) -> int:
     print(f"corpus-qa — {qa.describe()['llm']}. Empty line or Ctrl-D to quit.")
     engine = qa.chat_engine()
@@ -114,31 +103,39 @@ def cmd_chat(a: argparse.Namespace) -> int:
             print(f"error: {one_line(exc)}", file=sys.stderr)
 
 
-@command("config", "print the effective settings (secrets masked)", lambda p: None)
 def cmd_config(a: argparse.Namespace) -> int:
     s = qa.load_settings()
     print(json.dumps({**s.masked(), "models": qa.describe(s)}, indent=2))
     return 0
 
 
-def _register_optional() -> None:
-    """Doors that live in their own modules add their commands when present."""
-    for module in ("qa.evaluation.cli", "qa.server.cli"):
-        try:
-            __import__(module)
-        except ImportError:
-            continue
+def register(sub: argparse._SubParsersAction) -> None:
+    """This module's commands: ingest, ask, chat, config."""
+    for name, help_, add_args, run in (
+        ("ingest", "index the corpus (incremental)", _ingest_args, cmd_ingest),
+        ("ask", "answer one question with its sources", _ask_args, cmd_ask),
+        ("chat", "chat in the terminal (streaming, with history)", None, cmd_chat),
+        ("config", "print the effective settings (secrets masked)", None, cmd_config),
+    ):
+        p = sub.add_parser(name, help=help_)
+        if add_args is not None:
+            add_args(p)
+        p.set_defaults(run=run)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="qa", description=qa.__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    register(sub)
+    evaluation_cli.register(sub)
+    server_cli.register(sub)
+    return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    _register_optional()
-    parser = argparse.ArgumentParser(prog="qa", description=qa.__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    for name, (help_, add_args, _fn) in COMMANDS.items():
-        add_args(sub.add_parser(name, help=help_))
-    a = parser.parse_args(argv)
+    a = parser().parse_args(argv)
     try:
-        return COMMANDS[a.command][2](a)
+        return a.run(a)
     except QAError as exc:
         print(f"error: {one_line(exc)}", file=sys.stderr)
         return exc.exit_code
@@ -156,7 +153,5 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-if __name__ == "__main__":  # `python -m qa.cli`: use the registry of the imported module
-    from qa.cli import main as _main
-
-    sys.exit(_main())
+if __name__ == "__main__":
+    sys.exit(main())

@@ -221,7 +221,7 @@ class Settings(BaseSettings):
     )
 
     corpus_dir: Path = REPO_ROOT / "corpus"
-    prompts_dir: Path = REPO_ROOT / "prompts"
+    prompts_dir: Path = Path(__file__).resolve().parent / "prompts"  # packaged with qa
     llm: LLMSettings = Field(default_factory=LLMSettings)
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     openai: OpenAISettings = Field(default_factory=OpenAISettings)

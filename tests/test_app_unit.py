@@ -1,29 +1,17 @@
-"""app.py without a browser: rendering, history clean-up, auth, and the chat function on mocks."""
+"""The browser chat (qa.ui, launched by app.py) without a browser: rendering, history clean-up,
+auth, and the chat function on mocks."""
 
 from __future__ import annotations
 
 import ast
 import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
 import qa
+from qa import ui as app
 from qa.settings import REPO_ROOT
-
-
-def _load_app():
-    if "app" in sys.modules:
-        return sys.modules["app"]
-    spec = importlib.util.spec_from_file_location("app", REPO_ROOT / "app.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["app"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-app = _load_app()
 
 SOURCE = {
     "n": 1,
@@ -37,16 +25,20 @@ SOURCE = {
 
 
 def test_app_imports_only_the_public_qa_api() -> None:
-    tree = ast.parse((REPO_ROOT / "app.py").read_text(encoding="utf-8"))
-    modules = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            modules |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            modules.add(node.module or "")
-    below = {m for m in modules if m.startswith("qa.")}
-    assert not below, below
-    assert "qa" in modules
+    """The browser chat (qa.ui) is a door: it uses `import qa` and its own modules, nothing
+    below; the root app.py only launches it."""
+    for path in [REPO_ROOT / "app.py", *sorted((REPO_ROOT / "qa" / "ui").glob("*.py"))]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        modules = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                modules |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                modules.add(node.module or "")
+        below = {m for m in modules if m.startswith("qa.") and not m.startswith("qa.ui")}
+        assert not below, (path.name, below)
+        if path.name == "app.py":
+            assert "qa.ui" in modules
 
 
 def test_sources_are_numbered_escaped_and_highlighted() -> None:
@@ -269,7 +261,7 @@ def test_highlight_ignores_words_that_carry_no_claim() -> None:
 
 
 def test_unexpected_errors_are_one_line_like_qa_errors() -> None:
-    assert app._error_text(qa.InputError("bad\n  question")) == f"{app.ERROR_MARK} bad question"
-    text = app._error_text(ValueError("x\n" * 400))
+    assert app.error_text(qa.InputError("bad\n  question")) == f"{app.ERROR_MARK} bad question"
+    text = app.error_text(ValueError("x\n" * 400))
     assert text.startswith(f"{app.ERROR_MARK} something went wrong (ValueError: x x")
     assert "\n" not in text and len(text) == len(app.ERROR_MARK) + 1 + 300

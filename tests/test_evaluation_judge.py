@@ -14,7 +14,7 @@ from llama_index.core.llms.custom import CustomLLM
 from qa.evaluation.judge import JudgeEvaluator, parse_verdict
 from qa.settings import REPO_ROOT
 
-PROMPTS = REPO_ROOT / "prompts"
+PROMPTS = REPO_ROOT / "qa" / "prompts"
 
 
 class Fixed(CustomLLM):

@@ -8,7 +8,8 @@ import pytest
 
 from qa.evaluation import metrics as m
 from qa.evaluation.questions import parse_item
-from qa.evaluation.runner import EvalRun, right, summarize
+from qa.evaluation.run import EvalRun
+from qa.evaluation.scoring import right, summarize
 from qa.evaluation.targets import Turn
 
 CTX = "On September 18th, the 6th Summit was held in Mexico City, Mexico."

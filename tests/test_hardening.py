@@ -100,7 +100,7 @@ def test_config_masks_whole_auth_entries() -> None:
 
 
 def test_app_refuses_off_loopback_without_login() -> None:
-    from tests.test_app_unit import app
+    from qa import ui as app
 
     open_host = qa.load_settings(ui={"host": "0.0.0.0"})
     with pytest.raises(qa.ConfigError, match="without a login"):
@@ -367,9 +367,9 @@ def test_slot_is_freed_when_the_request_ends(mock_settings: qa.Settings) -> None
 def test_health_reports_a_down_model_server_and_recovers(
     mock_settings: qa.Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from qa.server import app as server_app
+    from qa.server import state as server_state
 
-    monkeypatch.setattr(server_app, "PROBE_TTL", 0.0)
+    monkeypatch.setattr(server_state, "PROBE_TTL", 0.0)
     port = free_port()
     s = upstream(mock_settings, SECRET_BASE.format(port=port))
     app = create_app(s, ServerSettings(), mount_ui=False, warm_up=False)

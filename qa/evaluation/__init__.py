@@ -8,6 +8,7 @@ run.summary["hit_rate"], run.summary["refusal_accuracy"]
 from __future__ import annotations
 
 from qa.evaluation.questions import Question, load_questions
-from qa.evaluation.runner import EvalRun, evaluate
+from qa.evaluation.run import EvalRun
+from qa.evaluation.runner import evaluate
 
 __all__ = ["EvalRun", "Question", "evaluate", "load_questions"]

@@ -18,13 +18,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from qa.cli import command
 from qa.errors import InputError
 
 
 def _args(p: argparse.ArgumentParser) -> None:
     from qa.evaluation.questions import SPLITS
-    from qa.evaluation.runner import MAX_THRESHOLDS, PIPELINES, THRESHOLDS
+    from qa.evaluation.run import MAX_THRESHOLDS, THRESHOLDS
+    from qa.evaluation.runner import PIPELINES
 
     p.add_argument("questions", nargs="?", help="question set (.jsonl, .json or .yaml)")
     p.add_argument("--corpus", help="index this folder into its own data dir and evaluate on it")
@@ -90,13 +90,13 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
 
 
 def minimums(a: argparse.Namespace) -> dict[str, float]:
-    from qa.evaluation.runner import THRESHOLDS
+    from qa.evaluation.run import THRESHOLDS
 
     return _given(a, "min", THRESHOLDS.values())
 
 
 def maximums(a: argparse.Namespace) -> dict[str, float]:
-    from qa.evaluation.runner import MAX_THRESHOLDS
+    from qa.evaluation.run import MAX_THRESHOLDS
 
     return _given(a, "max", MAX_THRESHOLDS.values())
 
@@ -109,7 +109,15 @@ def _given(a: argparse.Namespace, prefix: str, keys: Any) -> dict[str, float]:
     }
 
 
-@command("eval", "score answers on a question set (metrics, reports, comparisons)", _args)
+def register(sub: argparse._SubParsersAction) -> None:
+    """`qa eval` (called by qa.cli)."""
+    p = sub.add_parser(
+        "eval", help="score answers on a question set (metrics, reports, comparisons)"
+    )
+    _args(p)
+    p.set_defaults(run=cmd_eval)
+
+
 def cmd_eval(a: argparse.Namespace) -> int:
     import qa
     from qa.evaluation import compare, report

@@ -7,7 +7,7 @@ from typing import Any
 
 from qa.evaluation.chart import bar_chart
 from qa.evaluation.report import fmt, rate_labels, rates, split_label
-from qa.evaluation.runner import SUMMARY_METRICS, EvalRun
+from qa.evaluation.run import SUMMARY_METRICS, EvalRun
 
 
 def _name(run: EvalRun, i: int, names: list[str] | None) -> str:

@@ -1,4 +1,4 @@
-"""Faithfulness judge: the configured LLM reads prompts/judge.txt and says YES or NO.
+"""Faithfulness judge: the configured LLM reads qa/prompts/judge.txt and says YES or NO.
 
 A llama-index evaluator (BaseEvaluator -> EvaluationResult). llama-index's own
 FaithfulnessEvaluator counts any reply without "yes" as a fail, so a reply that says nothing

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.evaluation.chart import bar_chart
-from qa.evaluation.runner import SUMMARY_METRICS, EvalRun
+from qa.evaluation.run import SUMMARY_METRICS, EvalRun
 
 COUNTS = {
     "hit_rate": "n_retrieval",

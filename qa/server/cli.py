@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 import qa
-from qa.cli import command
 
 
 def _serve_args(p: argparse.ArgumentParser) -> None:
@@ -15,7 +14,13 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log-level", default="info", help="uvicorn log level (default: info)")
 
 
-@command("serve", "serve the OpenAI-compatible HTTP API and the browser chat", _serve_args)
+def register(sub: argparse._SubParsersAction) -> None:
+    """`qa serve` (called by qa.cli)."""
+    p = sub.add_parser("serve", help="serve the OpenAI-compatible HTTP API and the browser chat")
+    _serve_args(p)
+    p.set_defaults(run=cmd_serve)
+
+
 def cmd_serve(a: argparse.Namespace) -> int:
     import uvicorn
 

@@ -1,4 +1,10 @@
-"""The slice of the OpenAI chat-completions format this server speaks, in and out."""
+"""The slice of the OpenAI chat-completions format this server speaks, in and out.
+
+Responses are built from the openai package's own types (openai.types.chat), dumped with only
+the fields set, plus two of ours beside them: `sources` and `refused`. Requests stay a lenient
+model of our own: the openai request types are TypedDicts for clients and would refuse shapes
+this server has always taken (unknown roles, missing optional keys).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,11 @@ import time
 import uuid
 from typing import Any
 
+from openai.types import CompletionUsage
+from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessage
+from openai.types.chat.chat_completion import Choice
+from openai.types.chat.chat_completion_chunk import Choice as ChunkChoice
+from openai.types.chat.chat_completion_chunk import ChoiceDelta
 from pydantic import BaseModel, ConfigDict, Field
 
 from qa.errors import InputError
@@ -71,7 +82,8 @@ def new_id() -> str:
 def usage_of(usage: dict[str, int] | None) -> dict[str, int]:
     u = usage or {}
     p, c = int(u.get("prompt_tokens", 0)), int(u.get("completion_tokens", 0))
-    return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
+    usage = CompletionUsage(prompt_tokens=p, completion_tokens=c, total_tokens=p + c)
+    return usage.model_dump(exclude_unset=True)
 
 
 def public_sources(sources: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -82,23 +94,24 @@ def public_sources(sources: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def completion(
     cid: str, model: str, text: str, sources: list, usage: dict, refused: bool
 ) -> dict[str, Any]:
-    return {
-        "id": cid,
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": text},
-                "finish_reason": "stop",
-                "logprobs": None,
-            }
+    body = ChatCompletion(
+        id=cid,
+        object="chat.completion",
+        created=int(time.time()),
+        model=model,
+        choices=[
+            Choice(
+                index=0,
+                message=ChatCompletionMessage(role="assistant", content=text),
+                finish_reason="stop",
+                logprobs=None,
+            )
         ],
-        "usage": usage_of(usage),
-        "sources": public_sources(sources),
-        "refused": refused,
-    }
+        usage=CompletionUsage(**usage_of(usage)),
+        sources=public_sources(sources),
+        refused=refused,
+    )
+    return body.model_dump(exclude_unset=True)
 
 
 def chunk(
@@ -109,14 +122,19 @@ def chunk(
     finish_reason: str | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    return {
-        "id": cid,
-        "object": "chat.completion.chunk",
-        "created": created,
-        "model": model,
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}],
+    body = ChatCompletionChunk(
+        id=cid,
+        object="chat.completion.chunk",
+        created=created,
+        model=model,
+        choices=[
+            ChunkChoice(
+                index=0, delta=ChoiceDelta(**delta), finish_reason=finish_reason, logprobs=None
+            )
+        ],
         **extra,
-    }
+    )
+    return body.model_dump(exclude_unset=True)
 
 
 def sse(data: dict[str, Any] | str) -> bytes:

@@ -3,7 +3,7 @@
     python -m qa.server.stub_llm --port 8101 [--words 40] [--delay 0.0]
 
 `POST /v1/chat/completions` (plain and streamed) answers:
-- a condense prompt (prompts/condense.txt: "Follow-up: ...", then "Standalone question:")
+- a condense prompt (qa/prompts/condense.txt: "Follow-up: ...", then "Standalone question:")
   with the follow-up itself, as the standalone question;
 - anything else with `stub[ref-...] <the first --words words of the passages> end.`, listing
   every `ref-N` tag found in the last user message, so a caller can check that an answer
@@ -25,6 +25,11 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+from openai.types import CompletionUsage
+from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessage
+from openai.types.chat.chat_completion import Choice
+from openai.types.chat.chat_completion_chunk import Choice as ChunkChoice
+from openai.types.chat.chat_completion_chunk import ChoiceDelta
 
 REF = re.compile(r"ref-\d+")
 SLOW = re.compile(r"slow-(\d+)")
@@ -59,35 +64,38 @@ def build(words: int = 40, delay: float = 0.0) -> FastAPI:
         slow = SLOW.search(str(messages[-1].get("content") if messages else ""))
         pause = int(slow.group(1)) / 1000 if slow else delay
         cid, created, model = f"chatcmpl-{uuid.uuid4().hex[:12]}", int(time.time()), "stub"
-        usage = {"prompt_tokens": 10, "completion_tokens": len(text.split()), "total_tokens": 0}
+        usage = CompletionUsage(
+            prompt_tokens=10, completion_tokens=len(text.split()), total_tokens=0
+        )
         if not body.get("stream"):
-            return JSONResponse(
-                {
-                    "id": cid,
-                    "object": "chat.completion",
-                    "created": created,
-                    "model": model,
-                    "choices": [
-                        {
-                            "index": 0,
-                            "message": {"role": "assistant", "content": text},
-                            "finish_reason": "stop",
-                        }
-                    ],
-                    "usage": usage,
-                }
+            reply = ChatCompletion(
+                id=cid,
+                object="chat.completion",
+                created=created,
+                model=model,
+                choices=[
+                    Choice(
+                        index=0,
+                        message=ChatCompletionMessage(role="assistant", content=text),
+                        finish_reason="stop",
+                    )
+                ],
+                usage=usage,
             )
+            return JSONResponse(reply.model_dump(exclude_unset=True))
 
         async def events():
             def ev(delta: dict, finish: str | None = None) -> bytes:
-                c = {
-                    "id": cid,
-                    "object": "chat.completion.chunk",
-                    "created": created,
-                    "model": model,
-                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-                }
-                return f"data: {json.dumps(c)}\n\n".encode()
+                c = ChatCompletionChunk(
+                    id=cid,
+                    object="chat.completion.chunk",
+                    created=created,
+                    model=model,
+                    choices=[
+                        ChunkChoice(index=0, delta=ChoiceDelta(**delta), finish_reason=finish)
+                    ],
+                )
+                return f"data: {json.dumps(c.model_dump(exclude_unset=True))}\n\n".encode()
 
             yield ev({"role": "assistant", "content": ""})
             pieces = text.split(" ")

@@ -1,4 +1,5 @@
-"""Prompts live as files in prompts/, loaded by name; none is written in code."""
+"""Prompts live as files beside this module (qa/prompts/*.txt, shipped in the wheel), loaded
+by name; none is written in code. settings.prompts_dir points elsewhere to try other wordings."""
 
 from __future__ import annotations
 
@@ -17,10 +18,10 @@ def _read(path: Path) -> str:
 
 
 def load(prompts_dir: Path, name: str) -> str:
-    """The raw text of prompts/<name>.txt."""
+    """The raw text of <prompts_dir>/<name>.txt."""
     return _read(Path(prompts_dir) / f"{name}.txt")
 
 
 def render(prompts_dir: Path, name: str, **values: str) -> str:
-    """prompts/<name>.txt with its {placeholders} filled (values may contain braces)."""
+    """<prompts_dir>/<name>.txt with its {placeholders} filled (values may contain braces)."""
     return load(prompts_dir, name).format(**values)

@@ -1,0 +1,58 @@
+"""Running the chat on its own: `python app.py` / `python -m qa.ui` [--host H] [--port P]."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+import qa
+from qa.ui.layout import build_app
+from qa.ui.render import CSS
+
+
+def _auth(settings: qa.Settings) -> list[tuple[str, str]] | None:
+    """Gradio's login pairs from ui.auth (parsed by qa.settings, shared with `qa serve`); off
+    loopback a login is required, as `qa serve` requires API keys there."""
+    pairs = settings.ui.credentials()
+    if not pairs and not settings.ui.on_loopback:
+        raise qa.ConfigError(
+            f"refusing to serve the chat on {settings.ui.host} without a login: set ui.auth "
+            "(QA_UI__AUTH=user:password) or bind 127.0.0.1"
+        )
+    return pairs or None
+
+
+def launch_kwargs(settings: qa.Settings) -> dict[str, Any]:
+    return {
+        "server_name": settings.ui.host,
+        "server_port": settings.ui.port,
+        "auth": _auth(settings),
+        "max_file_size": f"{settings.ui.max_upload_mb}mb",
+        "share": False,
+        "ssr_mode": False,
+        "pwa": False,
+        "css": CSS,
+        "footer_links": ["api"],
+        "show_error": False,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="app.py", description="corpus-qa browser chat")
+    parser.add_argument("--host", help="interface to listen on (default from settings: 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (default from settings: 7860)")
+    args = parser.parse_args(argv)
+    try:
+        s = qa.load_settings()
+        ui = s.ui.model_copy(
+            update={k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+        )
+        s = s.model_copy(update={"ui": ui})
+        demo = build_app(s)
+        kwargs = launch_kwargs(s)
+    except qa.QAError as exc:
+        print(f"error: {qa.one_line(exc)}", file=sys.stderr)
+        return getattr(exc, "exit_code", 1)
+    demo.queue(default_concurrency_limit=1).launch(**kwargs)
+    return 0

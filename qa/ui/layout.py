@@ -1,0 +1,71 @@
+"""The page: chat on the left, sources and uploads on the right, as one gr.Blocks."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+import qa
+from qa.ui.chat import responder
+from qa.ui.render import render_sources, status
+from qa.ui.upload import uploader
+
+EXAMPLES = [
+    "Where was the sixth CELAC summit held?",
+    "When was the China-Latin America Forum established?",
+    "What did Xi say China will do about the epidemic?",
+]
+
+
+def build_app(settings: qa.Settings | None = None) -> gr.Blocks:
+    """The chat as a gr.Blocks (launch it, or mount it on a FastAPI app)."""
+    s = settings or qa.load_settings()
+    with gr.Blocks(title="corpus-qa") as demo:
+        gr.Markdown(
+            "## corpus-qa\nAsk about the documents in the corpus. Answers cite the passages "
+            "they use as [n]; the passages are listed on the right."
+        )
+        status_line = gr.Markdown(status(s), elem_id="qa-status")
+        sources = gr.HTML(render_sources([]), elem_id="qa-sources", render=False)
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                chat = gr.ChatInterface(
+                    responder(s),
+                    chatbot=gr.Chatbot(
+                        elem_id="qa-chat", height=520, buttons=["copy"], feedback_options=None
+                    ),
+                    textbox=gr.Textbox(
+                        placeholder="Ask a question about the documents…",
+                        elem_id="qa-question",
+                        show_label=False,
+                        max_length=s.retrieval.max_question_chars * 2,
+                        submit_btn=True,
+                        stop_btn=True,
+                    ),
+                    additional_outputs=[sources, status_line],
+                    examples=EXAMPLES,
+                    cache_examples=False,
+                    api_name="chat",
+                    concurrency_limit=1 if s.llm.mode == "local" else 4,
+                    fill_height=False,
+                )
+            with gr.Column(scale=2):
+                gr.Markdown("### Sources")
+                sources.render()
+                with gr.Accordion("Add documents to the corpus", open=False):
+                    files = gr.File(
+                        label=f"Upload .txt, .md, … (up to {s.ui.max_upload_mb} MB each)",
+                        file_count="multiple",
+                        # only what ingestion reads here: .pdf only where pypdf is installed
+                        file_types=sorted(qa.FILE_TYPES),
+                        elem_id="qa-upload",
+                    )
+                    upload_status = gr.Markdown(elem_id="qa-upload-status")
+        files.upload(uploader(s), files, [files, upload_status], api_name="upload")
+        chat.chatbot.clear(
+            lambda: (render_sources([]), status(s)),
+            None,
+            [sources, status_line],
+            queue=False,
+            api_visibility="undocumented",
+        )
+    return demo

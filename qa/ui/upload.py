@@ -1,0 +1,67 @@
+"""Adding documents from the browser: read only what Gradio received, save, index, report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+import qa
+from qa.ui.render import ERROR_MARK, error_text
+
+
+def gradio_upload_folder() -> str:
+    from gradio.utils import get_upload_folder
+
+    return get_upload_folder()
+
+
+def uploaded_bytes(path: Path) -> bytes:
+    """The content of a file the browser uploaded, read only from Gradio's upload folder.
+
+    The upload event's payload names a server path; without this check a crafted call could
+    name any readable file (Gradio's own check is skipped when the app is mounted on FastAPI).
+    The message is the same whether or not the path exists, so it cannot probe the disk."""
+    folder = Path(gradio_upload_folder()).resolve()
+    try:
+        real = path.resolve(strict=True)
+        if not real.is_relative_to(folder) or not real.is_file():
+            raise OSError
+        return real.read_bytes()
+    except OSError:
+        raise qa.InputError(f"{path.name}: not a file uploaded through this page") from None
+
+
+def uploader(s: qa.Settings) -> Callable[..., tuple]:
+    """The gr.File upload handler: returns (cleared file list, report markdown)."""
+
+    def upload(files: Any, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple:  # noqa: B008
+        paths = [files] if isinstance(files, str | Path) else list(files or [])
+        if not paths:
+            return None, ""
+        lines, saved = [], []
+        for i, f in enumerate(paths):
+            src = Path(str(getattr(f, "name", f)))
+            progress((i, len(paths)), desc=f"checking {src.name}")
+            try:
+                saved.append(qa.save_upload(s, src.name, uploaded_bytes(src)))
+            except Exception as exc:
+                lines.append(error_text(exc))
+        if saved:
+            progress(0.5, desc=f"indexing {len(saved)} file(s)")
+            try:
+                report = qa.ingest(saved, settings=s, progress=True)
+                names = ", ".join(p.name for p in saved)
+                lines.append(
+                    f"✅ Added {names} to the corpus: {report.embedded_chunks} passage(s) "
+                    f"indexed, {report.total_chunks} in the index. Ask about it in the chat."
+                )
+                for skipped in getattr(report, "skipped", []) or []:
+                    lines.append(f"{ERROR_MARK} {skipped}: could not be read, not indexed")
+            except Exception as exc:
+                lines.append(error_text(exc))
+        return None, "\n\n".join(lines)
+
+    return upload
