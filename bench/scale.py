@@ -110,7 +110,7 @@ import json, resource, sys, time
 t0 = time.perf_counter()
 job = json.loads(sys.argv[1])
 import qa
-from qa.components import build_embedding
+from qa.models.factory import build_embedding
 out = {"import_s": time.perf_counter() - t0}
 store = {"data_dir": job["data"]}
 if job.get("pg_url"):

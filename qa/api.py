@@ -15,10 +15,10 @@ from pydantic import SecretStr
 
 from qa.answering.engines import CorpusChatEngine, CorpusQueryEngine
 from qa.answering.pipeline import Pipeline, Timer, sources_of
-from qa.components import describe as _describe
 from qa.errors import require_text
 from qa.ingest import IngestReport
 from qa.ingest import ingest as _ingest
+from qa.models.factory import describe as _describe
 from qa.settings import Settings, load_settings
 
 _PIPES: dict[str, Pipeline] = {}

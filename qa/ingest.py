@@ -18,8 +18,8 @@ from tqdm import tqdm
 
 from qa import chunking, corpus
 from qa.bm25 import BM25Index
-from qa.components import build_embedding
 from qa.errors import CorpusError, one_line
+from qa.models.factory import build_embedding
 from qa.settings import Settings
 from qa.store import CorruptIndex, IndexData, LocalStore
 

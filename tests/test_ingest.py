@@ -138,7 +138,7 @@ def test_empty_corpus_gives_clear_error(mock_settings):
 
 KILL_SCRIPT = """
 import sys, time, qa
-from qa.components import build_embedding
+from qa.models.factory import build_embedding
 s = qa.load_settings()
 emb = build_embedding(s)
 orig = emb.__class__._get_text_embeddings

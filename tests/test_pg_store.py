@@ -52,7 +52,7 @@ SENTENCES = {
 
 @pytest.fixture(scope="module")
 def embed():
-    from qa.components import build_embedding
+    from qa.models.factory import build_embedding
 
     return build_embedding(qa.load_settings(embedding={"mode": "local"}))
 

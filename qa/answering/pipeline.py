@@ -29,9 +29,9 @@ from qa.answering.router import route
 from qa.backend_errors import guard, guard_stream
 from qa.bm25 import rrf
 from qa.chunking import ENCODING
-from qa.components import build_embedding, build_llm
 from qa.errors import InputError, require_text
 from qa.ingest import ingest, load_index, require_nonempty
+from qa.models.factory import build_embedding, build_llm
 from qa.retrieval import CorpusRetriever
 from qa.settings import Settings
 from qa.store import LocalStore
