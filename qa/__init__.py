@@ -31,7 +31,7 @@ from qa.api import (
     sources,
     stream_ask,
 )
-from qa.corpus import SUPPORTED as FILE_TYPES
+from qa.documents.corpus import SUPPORTED as FILE_TYPES
 from qa.errors import BackendError, ConfigError, CorpusError, InputError, QAError, one_line
 from qa.settings import Settings, load_settings
 from qa.uploads import save_upload

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from qa import chunking, corpus
 from qa.bm25 import BM25Index
+from qa.documents import chunking, corpus
 from qa.errors import CorpusError, one_line
 from qa.models.factory import build_embedding
 from qa.settings import Settings

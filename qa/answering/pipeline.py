@@ -28,7 +28,7 @@ from qa.answering.injection import Payloads, collect, sanitize
 from qa.answering.router import route
 from qa.backend_errors import guard, guard_stream
 from qa.bm25 import rrf
-from qa.chunking import ENCODING
+from qa.documents.chunking import ENCODING
 from qa.errors import InputError, require_text
 from qa.ingest import ingest, load_index, require_nonempty
 from qa.models.factory import build_embedding, build_llm
