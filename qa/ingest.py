@@ -16,12 +16,12 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from qa.bm25 import BM25Index
 from qa.documents import chunking, corpus
 from qa.errors import CorpusError, one_line
 from qa.models.factory import build_embedding
 from qa.settings import Settings
-from qa.store import CorruptIndex, IndexData, LocalStore
+from qa.stores.bm25 import BM25Index
+from qa.stores.local import CorruptIndex, IndexData, LocalStore
 
 Warn = Callable[[str], None]
 MB = 1024 * 1024
@@ -240,7 +240,7 @@ def _ingest_postgres(
 
     When the PostgreSQL index is empty and the local index was built with the same chunking and
     embedding model, its vectors are moved over instead of embedding everything again."""
-    from qa.pg_store import PgStore
+    from qa.stores.postgres import PgStore
 
     embed = build_embedding(s)
     pg = PgStore(s)

@@ -9,8 +9,8 @@ from llama_index.core.schema import NodeWithScore, TextNode
 import qa
 from qa.answering.context import dedupe, expand
 from qa.ingest import load_index
-from qa.retrieval import CorpusRetriever
-from qa.store import LocalStore
+from qa.stores.local import LocalStore
+from qa.stores.retrieval import CorpusRetriever
 
 CHUNKS = {
     "a.txt": ["Alpha one.", "Alpha two.", "Alpha three.", "Alpha four.", "Alpha five."],

@@ -21,9 +21,9 @@ import qa
 import qa.answering.context
 from qa.errors import BackendError
 from qa.ingest import load_index
-from qa.pg_store import PgStore
-from qa.retrieval import CorpusRetriever
-from qa.store import LocalStore
+from qa.stores.local import LocalStore
+from qa.stores.postgres import PgStore
+from qa.stores.retrieval import CorpusRetriever
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:55433/corpus_qa"
 PG_URL = os.environ.get("QA_TEST_POSTGRES_URL") or DEFAULT_URL
@@ -247,7 +247,7 @@ def test_killed_writer_leaves_the_previous_state(store, embed, tmp_path):
     script = tmp_path / "writer.py"
     script.write_text(
         "import os, signal, numpy as np, qa\n"
-        "from qa import pg_store\n"
+        "from qa.stores import postgres as pg_store\n"
         "def die(point, step):\n"
         "    if step == 'delete':\n"
         "        os.kill(os.getpid(), signal.SIGKILL)\n"

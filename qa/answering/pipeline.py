@@ -27,14 +27,14 @@ from qa.answering.grounding import SENTENCE_END, Evidence, metadata_evidence, st
 from qa.answering.injection import Payloads, collect, sanitize
 from qa.answering.router import route
 from qa.backend_errors import guard, guard_stream
-from qa.bm25 import rrf
 from qa.documents.chunking import ENCODING
 from qa.errors import InputError, require_text
 from qa.ingest import ingest, load_index, require_nonempty
 from qa.models.factory import build_embedding, build_llm
-from qa.retrieval import CorpusRetriever
 from qa.settings import Settings
-from qa.store import LocalStore
+from qa.stores.bm25 import rrf
+from qa.stores.local import LocalStore
+from qa.stores.retrieval import CorpusRetriever
 from qa.text import is_refusal
 
 __all__ = [  # what the engines, the API and the bench scripts import from here
@@ -109,7 +109,7 @@ class Pipeline:
     def _pg_retriever(self) -> BaseRetriever:
         """Retrieval in PostgreSQL (HNSW + full-text); always live, so nothing to reload."""
         if self._retriever is None:
-            from qa.pg_store import PgStore
+            from qa.stores.postgres import PgStore
 
             pg = PgStore(self.settings)
             if not pg.exists() or pg.count() == 0:

@@ -16,8 +16,8 @@ from llama_index.core.schema import (
     TextNode,
 )
 
-from qa.bm25 import BM25Index, rrf
-from qa.store import IndexData
+from qa.stores.bm25 import BM25Index, rrf
+from qa.stores.local import IndexData
 
 
 def to_node(rec: dict) -> TextNode:

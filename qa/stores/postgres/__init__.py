@@ -35,10 +35,10 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_metadata_dict
 from sqlalchemy.engine import URL, Engine, make_url
 
-from qa.bm25 import rrf
 from qa.errors import BackendError, ConfigError
-from qa.retrieval import to_node
 from qa.settings import Settings
+from qa.stores.bm25 import rrf
+from qa.stores.retrieval import to_node
 
 DEFAULT_DIM = 384
 TEXT_SEARCH_CONFIG = "english"  # stemming and stop words of the keyword column
@@ -559,7 +559,7 @@ class PgStore:
 class PgRetriever(BaseRetriever):
     """VectorStoreIndex.from_vector_store(PGVectorStore).as_retriever, with our error handling.
 
-    Nodes come back as `qa.retrieval.to_node` built them (metadata file_name/title/date/
+    Nodes come back as `qa.stores.retrieval.to_node` built them (metadata file_name/title/date/
     position, and the SOURCE relation); scores are cosine similarities.
     """
 
