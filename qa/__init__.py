@@ -3,6 +3,7 @@
 Public API (everything a door may use):
     Settings, load_settings()          the one settings model
     ingest(paths=None)                 index corpus/ incrementally -> IngestReport
+    ensure_index()                     index corpus/ only when there is no usable index yet
     query_engine()                     llama-index query engine: .query(q) -> Response
     chat_engine(chat_history=None)     llama-index chat engine with its own history
     ask(question, history=None)        one answer as plain data (text, sources, usage, seconds)
@@ -24,6 +25,7 @@ from qa.api import (
     ask,
     chat_engine,
     describe,
+    ensure_index,
     evaluate,
     ingest,
     pipeline,
@@ -48,6 +50,7 @@ __all__ = [
     "ask",
     "chat_engine",
     "describe",
+    "ensure_index",
     "evaluate",
     "ingest",
     "load_settings",

@@ -63,6 +63,7 @@ def _ask_args(p: argparse.ArgumentParser) -> None:
 
 @command("ask", "answer one question with its sources", _ask_args)
 def cmd_ask(a: argparse.Namespace) -> int:
+    qa.ensure_index()  # a fresh checkout: index corpus/ first (the answer reads only)
     ans = qa.ask(sys.stdin.read() if a.question == "-" else a.question)
     if a.json:
         keep = ("file", "title", "score", "text")
@@ -95,6 +96,7 @@ def _print_sources(sources: list[dict]) -> None:
 @command("chat", "chat in the terminal (streaming, with history)", lambda p: None)
 def cmd_chat(a: argparse.Namespace) -> int:
     print(f"corpus-qa — {qa.describe()['llm']}. Empty line or Ctrl-D to quit.")
+    qa.ensure_index()  # a fresh checkout: index corpus/ first (the chat reads only)
     engine = qa.chat_engine()
     while True:
         try:
