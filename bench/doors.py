@@ -170,7 +170,8 @@ def log_tail(log: Path) -> str:
 # ---- the doors ----------------------------------------------------------------------------------
 def door_python(questions: list[str], warmup: str, ctx: dict) -> dict:
     import qa
-    from qa import api, components
+    from qa import api
+    from qa.models import factory as components
 
     s = qa.load_settings()  # QA_LLM__MODEL and QA_STORE__DATA_DIR come from the environment
     try:
@@ -407,7 +408,7 @@ def main() -> int:
         env = door_env(a.model, tmp_dir / "data")
         os.environ.update(env)  # the python door reads the same settings from the environment
         import qa
-        from qa import weights
+        from qa.models import weights
 
         try:
             s = qa.load_settings()

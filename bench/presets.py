@@ -24,7 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import qa  # noqa: E402
-from qa import api, components, weights  # noqa: E402
+from qa import api  # noqa: E402
+from qa.models import factory as components  # noqa: E402
+from qa.models import weights  # noqa: E402
 from qa.text import percentile  # noqa: E402
 
 

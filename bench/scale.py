@@ -110,7 +110,7 @@ import json, resource, sys, time
 t0 = time.perf_counter()
 job = json.loads(sys.argv[1])
 import qa
-from qa.components import build_embedding
+from qa.models.factory import build_embedding
 out = {"import_s": time.perf_counter() - t0}
 store = {"data_dir": job["data"]}
 if job.get("pg_url"):
@@ -231,7 +231,7 @@ def pydoc_sources() -> tuple[Path, str]:
 
 # ---- corpora -----------------------------------------------------------------------------------
 def chunk_texts(path: Path, rel: str) -> list[str]:
-    from qa import chunking, corpus
+    from qa.documents import chunking, corpus
 
     try:
         doc = corpus.read(path, rel)
@@ -242,7 +242,7 @@ def chunk_texts(path: Path, rel: str) -> list[str]:
 
 def build_corpora(sizes: list[int], docs: Path, tmp: Path) -> dict[int, dict[str, Any]]:
     """One corpus dir per size: the article + doc files (sorted) until N x the article chunks."""
-    from qa import corpus
+    from qa.documents import corpus
 
     base = chunk_texts(ARTICLE, ARTICLE.name)
     pool = iter(corpus.scan(docs))

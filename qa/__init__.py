@@ -3,6 +3,7 @@
 Public API (everything a door may use):
     Settings, load_settings()          the one settings model
     ingest(paths=None)                 index corpus/ incrementally -> IngestReport
+    ensure_index()                     index corpus/ only when there is no usable index yet
     query_engine()                     llama-index query engine: .query(q) -> Response
     chat_engine(chat_history=None)     llama-index chat engine with its own history
     ask(question, history=None)        one answer as plain data (text, sources, usage, seconds)
@@ -24,6 +25,7 @@ from qa.api import (
     ask,
     chat_engine,
     describe,
+    ensure_index,
     evaluate,
     ingest,
     pipeline,
@@ -31,7 +33,7 @@ from qa.api import (
     sources,
     stream_ask,
 )
-from qa.corpus import SUPPORTED as FILE_TYPES
+from qa.documents.corpus import SUPPORTED as FILE_TYPES
 from qa.errors import BackendError, ConfigError, CorpusError, InputError, QAError, one_line
 from qa.settings import Settings, load_settings
 from qa.uploads import save_upload
@@ -48,6 +50,7 @@ __all__ = [
     "ask",
     "chat_engine",
     "describe",
+    "ensure_index",
     "evaluate",
     "ingest",
     "load_settings",

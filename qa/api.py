@@ -15,14 +15,16 @@ from pydantic import SecretStr
 
 from qa.answering.engines import CorpusChatEngine, CorpusQueryEngine
 from qa.answering.pipeline import Pipeline, Prepared, Timer, sources_of
-from qa.components import describe as _describe
 from qa.errors import require_text
 from qa.ingest import IngestReport
 from qa.ingest import ingest as _ingest
+from qa.models.factory import describe as _describe
 from qa.settings import Settings, load_settings
+from qa.stores import open_store
 
 _PIPES: dict[str, Pipeline] = {}
 _LOCK = threading.Lock()
+_INDEXED: set[str] = set()  # configurations ensure_index has seen ready in this process
 
 
 def pipeline(settings: Settings | None = None) -> Pipeline:
@@ -68,15 +70,44 @@ def ingest(
     )
 
 
+def ensure_index(
+    settings: Settings | None = None, progress: bool | None = None
+) -> IngestReport | None:
+    """Index the corpus when there is no usable index (a fresh checkout, a corrupt or empty
+    index), else only bring the index's schema up to date; the report, or None when nothing was
+    ingested. The write side of start-up: the doors call it, the read path never writes."""
+    s = settings or load_settings()
+    store = open_store(s)
+    try:
+        if store.ready():
+            store.upgrade()
+            report = None
+        else:
+            report = _ingest(s, progress=progress)
+    finally:
+        store.close()
+    _INDEXED.add(cache_key(s))
+    return report
+
+
+def _indexed_pipeline(settings: Settings | None) -> Pipeline:
+    """The Python door's pipeline: ensure_index runs once per configuration and process, so
+    `qa.ask()` on a fresh checkout answers with no separate ingest step."""
+    s = settings or load_settings()
+    if cache_key(s) not in _INDEXED:
+        ensure_index(s, progress=False)
+    return pipeline(s)
+
+
 def query_engine(settings: Settings | None = None, streaming: bool = False) -> CorpusQueryEngine:
-    return CorpusQueryEngine(pipeline=pipeline(settings), streaming=streaming)
+    return CorpusQueryEngine(pipeline=_indexed_pipeline(settings), streaming=streaming)
 
 
 def chat_engine(
     settings: Settings | None = None, chat_history: list[ChatMessage] | None = None
 ) -> CorpusChatEngine:
     """A fresh chat engine with its own history (give each user or session its own)."""
-    return CorpusChatEngine(pipeline(settings), chat_history=chat_history)
+    return CorpusChatEngine(_indexed_pipeline(settings), chat_history=chat_history)
 
 
 def describe(settings: Settings | None = None) -> dict[str, Any]:
@@ -124,7 +155,7 @@ def _start(
     """The first half of every answer here: the clock starts, then the shared pipeline
     condenses and retrieves. `pipe.outcome(p, text, timer)` closes it."""
     timer = Timer()
-    pipe = pipeline(settings)
+    pipe = _indexed_pipeline(settings)
     return pipe, pipe.prepare(question, _history(history)), timer
 
 

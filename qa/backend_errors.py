@@ -1,7 +1,7 @@
 """Turn failures of a model server (down, refusing, stalling) into one-line BackendErrors.
 
 Against a server (openai, openai_like) `llm.timeout` bounds the whole call, retries included:
-the clients are built without retries of their own (qa.components), and `guard` retries
+the clients are built without retries of their own (qa.models.factory), and `guard` retries
 transient failures with backoff while time is left, running each attempt in a helper thread it
 stops waiting for at the deadline (the abandoned attempt ends by itself at the client's own
 timeout). The embedded model is not bounded: it has no server to give up on.

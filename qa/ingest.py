@@ -2,28 +2,28 @@
 
 Unchanged files (same sha256, same chunking, same embedding model) are not touched; a changed
 file has only its own chunks re-embedded; a vanished file's chunks leave the index. The result
-is committed as a new store generation, so a crash mid-way loses nothing.
+is committed by the store as one unit (a new local generation, or one PostgreSQL transaction),
+so a crash mid-way loses nothing. Ingest talks only to the Store interface (qa.stores.base).
 """
 
 from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from qa import chunking, corpus
-from qa.bm25 import BM25Index
-from qa.components import build_embedding
-from qa.errors import CorpusError, one_line
+from qa.documents import chunking, corpus
+from qa.errors import one_line
+from qa.models.factory import build_embedding
 from qa.settings import Settings
-from qa.store import CorruptIndex, IndexData, LocalStore
+from qa.stores import open_store
+from qa.stores.base import Changes, Warn
 
-Warn = Callable[[str], None]
 MB = 1024 * 1024
 
 # Committing the index in batches, so a killed ingest keeps its embedding work, is not done: a
@@ -88,35 +88,14 @@ def _targets(
     return files, prefixes
 
 
-def load_index(store: LocalStore, warn: Warn = _stderr) -> IndexData | None:
-    """The live index, or None (after saying so) when it is corrupt and must be rebuilt."""
-    try:
-        return store.load()
-    except CorruptIndex as exc:
-        warn(f"{exc}; rebuilding it from the corpus")
-        store.discard()
-        return None
-
-
-@dataclass
-class _Plan:
-    """What one ingest changes, whatever the store: the new manifest, the chunks to embed and
-    the old chunk ids that leave the index."""
-
-    files: dict[str, dict] = field(default_factory=dict)
-    kept: set[str] = field(default_factory=set)  # files whose old chunks stay as they are
-    records: list[dict] = field(default_factory=list)
-    deleted_ids: list[str] = field(default_factory=list)
-
-
 def _plan(
     s: Settings,
     old_files: dict[str, dict],
     paths: Iterable[Path] | None,
     report: IngestReport,
     warn: Warn,
-) -> _Plan:
-    plan = _Plan()
+) -> Changes:
+    plan = Changes()
     files, prefixes = _targets(s, paths, warn)
     seen = {rel for _, rel in files}
     for rel, info in old_files.items():
@@ -194,85 +173,28 @@ def ingest(
     progress: bool | None = None,
     warn: Warn = _stderr,
 ) -> IngestReport:
-    """Sync the index with the corpus (or with the given files/folders) and commit it."""
-    if settings.store.mode == "postgres":
-        return _ingest_postgres(settings, paths, progress, warn)
+    """Sync the index with the corpus (or with the given files/folders) and commit it, through
+    whichever store the settings choose (qa.stores.open_store)."""
     s = settings
-    store = LocalStore(s.store.data_dir)
+    store = open_store(s)
     embed = build_embedding(s)
     report = IngestReport()
-    with store.lock():
-        old = load_index(store, warn)
-        report.rebuilt = old is None and not paths
-        signature = _signature(s, embed.model_name)
-        if old is not None and old.manifest.get("signature") != signature:
-            old = None  # other chunking or embedding model: every file is re-embedded
-        old = old or IndexData()
-        plan = _plan(s, old.files, paths, report, warn)
-        if not (report.added or report.updated or report.deleted) and store.exists():
-            report.total_chunks = len(old.records)
-            return report
-        vectors = _embed(embed, [r["text"] for r in plan.records], s.embedding.batch_size, progress)
-        report.embedded_chunks = len(plan.records)
-        keep_rows = [
-            i for i, r in enumerate(old.records) if r["metadata"]["file_name"] in plan.kept
-        ]
-        parts = [
-            v
-            for v in (old.vectors[keep_rows] if keep_rows else None, vectors)
-            if v is not None and len(v)
-        ]
-        data = IndexData(
-            manifest={"signature": signature, "files": plan.files},
-            records=[old.records[i] for i in keep_rows] + plan.records,
-            vectors=np.vstack(parts) if parts else np.zeros((0, 0), dtype=np.float32),
-        )
-        texts = [r["text"] for r in data.records]
-        store.commit(data, extras=lambda d: BM25Index.build(texts).save(d) if texts else None)
-        report.total_chunks = len(data.records)
-    return report
-
-
-def _ingest_postgres(
-    s: Settings, paths: Iterable[Path] | None, progress: bool | None, warn: Warn
-) -> IngestReport:
-    """The same sync against PostgreSQL + pgvector: one transaction per ingest.
-
-    When the PostgreSQL index is empty and the local index was built with the same chunking and
-    embedding model, its vectors are moved over instead of embedding everything again."""
-    from qa.pg_store import PgStore
-
-    embed = build_embedding(s)
-    pg = PgStore(s)
-    report = IngestReport()
-    signature = _signature(s, embed.model_name)
-    with pg.lock():
-        manifest = pg.manifest()
-        replace = manifest.get("signature") != signature
-        if replace or not pg.exists():
-            local = load_index(LocalStore(s.store.data_dir), warn)
-            if local is not None and local.records and local.manifest.get("signature") == signature:
-                pg.apply(signature, local.files, local.records, local.vectors, replace=True)
-                report.moved_from_local = len(local.records)
-                manifest, replace = pg.manifest(), False
-        old_files = {} if replace else manifest.get("files", {})
-        report.rebuilt = replace
-        plan = _plan(s, old_files, paths, report, warn)
-        changed = report.added or report.updated or report.deleted
-        if changed or replace or not pg.exists():
+    try:
+        with store.writer(_signature(s, embed.model_name), warn) as w:
+            report.moved_from_local = w.moved
+            report.rebuilt = w.replace
+            changes = _plan(s, w.files, paths, report, warn)
+            changed = report.added or report.updated or report.deleted
+            if not changed and not w.replace and w.exists:
+                report.total_chunks = w.count()
+                return report
             vectors = _embed(
-                embed, [r["text"] for r in plan.records], s.embedding.batch_size, progress
+                embed, [r["text"] for r in changes.records], s.embedding.batch_size, progress
             )
-            report.embedded_chunks = len(plan.records)
-            pg.apply(
-                signature,
-                plan.files,
-                plan.records,
-                vectors,
-                delete_chunk_ids=plan.deleted_ids,
-                replace=replace,
-            )
-        report.total_chunks = pg.count()
+            report.embedded_chunks = len(changes.records)
+            report.total_chunks = w.commit(changes, vectors)
+    finally:
+        store.close()
     return report
 
 
@@ -290,12 +212,3 @@ def _embed(embed, texts: list[str], batch: int, progress: bool | None) -> np.nda
             out.append(np.asarray(vecs, dtype=np.float32))
             bar.update(min(batch, len(texts) - i))
     return np.concatenate(out)
-
-
-def require_nonempty(data: IndexData | None, corpus_dir: Path) -> IndexData:
-    if data is None or not data.records:
-        raise CorpusError(
-            f"the corpus at {corpus_dir} has no readable documents: add .txt or .md files "
-            "and run `qa ingest`"
-        )
-    return data

@@ -57,7 +57,7 @@ class OpenAISettings(BaseModel):
 
 class LLMSettings(BaseModel):
     mode: Literal["local", "openai", "openai_like", "mock"] = "local"
-    # local: a preset from qa/weights.py PRESETS (default qwen2.5-coder-0.5b);
+    # local: a preset from qa/models/weights.py PRESETS (default qwen2.5-coder-0.5b);
     # openai / openai_like: the server's model name; None = a sensible default
     model: str | None = None
     temperature: float = 0.0
@@ -88,7 +88,7 @@ class LLMSettings(BaseModel):
         With llm.model_path the file is used as given and llm.model is only a label.
         """
         if self.mode == "local" and self.model_path is None:
-            from qa.weights import DEFAULT_PRESET, preset
+            from qa.models.weights import DEFAULT_PRESET, preset
 
             self.model = preset(self.model or DEFAULT_PRESET).name  # ConfigError when unknown
         return self

@@ -15,7 +15,7 @@ import tempfile
 import unicodedata
 from pathlib import Path
 
-from qa.corpus import HTML_TYPES, PDF_TYPES, SUPPORTED, scan
+from qa.documents.corpus import HTML_TYPES, PDF_TYPES, SUPPORTED, scan
 from qa.errors import InputError
 from qa.settings import Settings
 

@@ -245,7 +245,7 @@ def test_upload_offers_only_the_types_ingestion_reads(
     mock_settings: qa.Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pdf = importlib.util.find_spec("pypdf") is not None
-    assert (".pdf" in qa.FILE_TYPES) is pdf  # one list, in qa.corpus
+    assert (".pdf" in qa.FILE_TYPES) is pdf  # one list, in qa.documents.corpus
     assert _upload_types(app.build_app(mock_settings)) == sorted(qa.FILE_TYPES)
     monkeypatch.setattr(qa, "FILE_TYPES", {".txt", ".md"})  # as without pypdf
     assert _upload_types(app.build_app(mock_settings)) == [".md", ".txt"]

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from qa.weights import FILE_NAME
+from qa.models.weights import FILE_NAME
 
 
 def run_qa(args, settings, stdin=None, **env):

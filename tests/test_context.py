@@ -8,9 +8,7 @@ from llama_index.core.schema import NodeWithScore, TextNode
 
 import qa
 from qa.answering.context import dedupe, expand
-from qa.ingest import load_index
-from qa.retrieval import CorpusRetriever
-from qa.store import LocalStore
+from qa.stores.local import CorpusRetriever, LocalStore
 
 CHUNKS = {
     "a.txt": ["Alpha one.", "Alpha two.", "Alpha three.", "Alpha four.", "Alpha five."],
@@ -84,7 +82,7 @@ def test_hits_without_a_position_pass_through():
 
 @pytest.mark.integration
 def test_local_store_neighbours_are_the_article_chunks_in_order(local_settings):
-    data = load_index(LocalStore(local_settings.store.data_dir))
+    data = LocalStore(local_settings.store.data_dir).load()
     retriever = CorpusRetriever(data, qa.pipeline(local_settings).embed, 3)
     file = data.records[0]["metadata"]["file_name"]
     got = retriever.neighbours(file, [-1, 0, 1, 999])

@@ -19,7 +19,7 @@ import pytest
 from pydantic import SecretStr
 
 import qa
-from qa import chunking, corpus
+from qa.documents import chunking, corpus
 from qa.server import ServerSettings, create_app
 from qa.settings import is_loopback
 from tests.test_server import KEY, serving

@@ -12,7 +12,7 @@ import time
 import pytest
 
 import qa
-from qa.store import LocalStore
+from qa.stores.local import LocalStore
 
 
 def _ingest(s, **kw):
@@ -112,7 +112,7 @@ def test_failure_during_commit_keeps_previous_index(mock_settings, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("qa.store.np.save", boom)
+    monkeypatch.setattr("qa.stores.local.np.save", boom)
     with pytest.raises(RuntimeError):
         _ingest(mock_settings)
     monkeypatch.undo()
@@ -138,7 +138,7 @@ def test_empty_corpus_gives_clear_error(mock_settings):
 
 KILL_SCRIPT = """
 import sys, time, qa
-from qa.components import build_embedding
+from qa.models.factory import build_embedding
 s = qa.load_settings()
 emb = build_embedding(s)
 orig = emb.__class__._get_text_embeddings

@@ -14,7 +14,7 @@ import pytest
 
 import qa
 from qa.answering.grounding import split_sentences, strip_markers
-from qa.weights import ensure_model
+from qa.models.weights import ensure_model
 
 pytestmark = pytest.mark.integration
 
@@ -104,7 +104,7 @@ def test_base_url_from_openai_env_reaches_both_clients(llama_server, monkeypatch
     monkeypatch.setenv("OPENAI_BASE_URL", llama_server)
     s = qa.load_settings(llm={"mode": "openai_like", "model": "qwen-local"})
     assert s.openai.base() == llama_server
-    from qa.components import build_llm
+    from qa.models.factory import build_llm
 
     assert build_llm(s).api_base == llama_server
     assert os.environ["OPENAI_BASE_URL"] == llama_server

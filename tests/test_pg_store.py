@@ -20,10 +20,8 @@ import sqlalchemy as sa
 import qa
 import qa.answering.context
 from qa.errors import BackendError
-from qa.ingest import load_index
-from qa.pg_store import PgStore
-from qa.retrieval import CorpusRetriever
-from qa.store import LocalStore
+from qa.stores.local import CorpusRetriever, LocalStore
+from qa.stores.postgres import PgStore
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:55433/corpus_qa"
 PG_URL = os.environ.get("QA_TEST_POSTGRES_URL") or DEFAULT_URL
@@ -52,7 +50,7 @@ SENTENCES = {
 
 @pytest.fixture(scope="module")
 def embed():
-    from qa.components import build_embedding
+    from qa.models.factory import build_embedding
 
     return build_embedding(qa.load_settings(embedding={"mode": "local"}))
 
@@ -108,11 +106,23 @@ def node_ids(store: PgStore) -> list[str]:
         return [r[0] for r in conn.execute(sa.text(f"select node_id from {store.data_table}"))]
 
 
-def test_empty_store(store, embed):
+def _tables(store: PgStore) -> list[str]:
+    with store.engine.connect() as conn:
+        names = (store.data_table, store.files_table, store.meta_table)
+        found = [conn.execute(sa.text("select to_regclass(:t)"), {"t": t}).scalar() for t in names]
+    return [t for t in found if t]
+
+
+def test_empty_store_reads_without_writing(store, embed):
+    """Reads of a store never written return empty and create nothing; its retriever says
+    there is no index instead of ingesting (the read path never writes)."""
     assert store.manifest() == {"signature": None, "files": {}, "chunks": 0}
     assert store.count() == 0
-    assert not store.exists()
-    assert top(store, embed, "anything") == []
+    assert not store.exists() and not store.ready()
+    with pytest.raises(qa.CorpusError, match="no index"):
+        store.retriever(embed, 3)
+    assert store.neighbours("space.md", [0]) == {}
+    assert _tables(store) == []
 
 
 def test_apply_upsert_delete_count(store, embed):
@@ -247,13 +257,13 @@ def test_killed_writer_leaves_the_previous_state(store, embed, tmp_path):
     script = tmp_path / "writer.py"
     script.write_text(
         "import os, signal, numpy as np, qa\n"
-        "from qa import pg_store\n"
+        "from qa.stores.postgres import PgStore, writer\n"
         "def die(point, step):\n"
         "    if step == 'delete':\n"
         "        os.kill(os.getpid(), signal.SIGKILL)\n"
-        "pg_store._maybe_fail = die\n"
+        "writer._maybe_fail = die\n"
         f"s = qa.load_settings(store={store_settings(store)!r})\n"
-        "st = pg_store.PgStore(s)\n"
+        "st = PgStore(s)\n"
         "rec = {'id': 'x', 'text': 'x', 'metadata': {'file_name': 'x.md', 'title': 'X',"
         " 'position': 0}}\n"
         "st.apply({'embedding': 'local:test', 'chunk_size': 128, 'chunk_overlap': 16},"
@@ -323,7 +333,7 @@ def test_unreachable_server_is_a_one_line_backend_error(tmp_path):
 @pytest.mark.integration
 def test_article_retrieval_matches_the_local_store(store, embed, local_settings):
     """The ingested article, moved into PostgreSQL, retrieves what the numpy store retrieves."""
-    data = load_index(LocalStore(local_settings.store.data_dir))
+    data = LocalStore(local_settings.store.data_dir).load()
     store.apply(data.manifest["signature"], data.files, data.records, data.vectors)
     assert store.count() == len(data.records)
     assert store.manifest()["files"] == data.files
@@ -384,5 +394,7 @@ def test_tables_made_before_keyword_search_get_the_column(store, embed):
     assert store.retriever(embed, 1, "vector").retrieve("rockets")  # vector needs no column
     assert store.keyword_search("rockets", embed.get_query_embedding("rockets"), 1) == []
     hits = store.retriever(embed, 1, "hybrid").retrieve("Where do rockets launch?")
-    assert hits[0].node.get_content().startswith("Rockets launch")
+    assert hits[0].node.get_content().startswith("Rockets launch")  # the vector half answers
+    assert store.keyword_search("rockets", embed.get_query_embedding("rockets"), 1) == []
+    store.upgrade()  # what ingest and qa.ensure_index do; the read path never alters a table
     assert store.keyword_search("rockets", embed.get_query_embedding("rockets"), 1)

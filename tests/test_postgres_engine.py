@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 import qa
-from qa.pg_store import PgStore
+from qa.stores.postgres import PgStore
 from tests.test_pg_store import PG_URL, pytestmark  # noqa: F401  (same skip rule)
 
 pytestmark = [pytestmark, pytest.mark.integration]  # noqa: F811

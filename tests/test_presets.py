@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 import qa
-from qa import weights
-from qa.components import build_llm
 from qa.errors import ConfigError
+from qa.models import weights
+from qa.models.factory import build_llm
 
 
 def test_table_holds_both_presets_with_pinned_files():

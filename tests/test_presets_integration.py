@@ -11,7 +11,7 @@ import importlib.util
 import pytest
 
 import qa
-from qa import weights
+from qa.models import weights
 from tests.conftest import make_settings
 
 LARGE = weights.PRESETS["qwen2.5-coder-1.5b"]

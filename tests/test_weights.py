@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from qa import weights
+from qa.models import weights
 
 
 def test_verify_accepts_matching_digest(tmp_path):

@@ -27,14 +27,12 @@ from qa.answering.grounding import SENTENCE_END, Evidence, metadata_evidence, st
 from qa.answering.injection import Payloads, collect, sanitize
 from qa.answering.router import about_document, key_terms, route
 from qa.backend_errors import guard, guard_stream
-from qa.bm25 import rrf
-from qa.chunking import ENCODING
-from qa.components import build_embedding, build_llm
+from qa.documents.chunking import ENCODING
 from qa.errors import InputError, require_text
-from qa.ingest import ingest, load_index, require_nonempty
-from qa.retrieval import CorpusRetriever
+from qa.models.factory import build_embedding, build_llm
 from qa.settings import Settings
-from qa.store import LocalStore
+from qa.stores import open_store
+from qa.stores.fusion import fuse
 from qa.text import is_refusal
 
 __all__ = [  # what the engines, the API and the bench scripts import from here
@@ -61,10 +59,10 @@ class Pipeline:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.store = LocalStore(settings.store.data_dir) if settings.store.mode == "local" else None
+        self.store = open_store(settings)
         self.embed = build_embedding(settings)
         self._llm = None
-        self._gen: str | None = None
+        self._version: str | None = None
         self._retriever: BaseRetriever | None = None
         self._lock = threading.Lock()
         self._enc = tiktoken.get_encoding(ENCODING)
@@ -90,35 +88,15 @@ class Pipeline:
 
     # ---- retrieval ------------------------------------------------------------------------
     def retriever(self) -> BaseRetriever:
+        """The live index's retriever, rebuilt when a new index goes live. Reads only: with
+        no index it raises CorpusError (the doors call qa.ensure_index() at start-up)."""
         with self._lock:
-            if self.store is None:
-                return self._pg_retriever()
-            live = self.store.live_dir()
-            if self._retriever is None or live is None or live.name != self._gen:
-                data = load_index(self.store)
-                if data is None:  # first question on a fresh checkout: index corpus/ now
-                    ingest(self.settings)
-                    data = load_index(self.store)
-                data = require_nonempty(data, self.settings.corpus_dir)
+            version = self.store.version()
+            if self._retriever is None or version is None or version != self._version:
                 r = self.settings.retrieval
-                self._retriever = CorpusRetriever(data, self.embed, r.top_k, r.mode)
-                live = self.store.live_dir()
-                self._gen = live.name if live else None
+                self._retriever = self.store.retriever(self.embed, r.top_k, r.mode)
+                self._version = version
             return self._retriever
-
-    def _pg_retriever(self) -> BaseRetriever:
-        """Retrieval in PostgreSQL (HNSW + full-text); always live, so nothing to reload."""
-        if self._retriever is None:
-            from qa.pg_store import PgStore
-
-            pg = PgStore(self.settings)
-            if not pg.exists() or pg.count() == 0:
-                ingest(self.settings)
-            if pg.count() == 0:
-                require_nonempty(None, self.settings.corpus_dir)
-            r = self.settings.retrieval
-            self._retriever = pg.retriever(self.embed, r.top_k, r.mode)
-        return self._retriever
 
     def retrieve(self, query: str | list[str]) -> list[NodeWithScore]:
         """Top chunks for one query, or for several fused by reciprocal rank (each chunk keeps
@@ -127,13 +105,7 @@ class Pipeline:
         ranked = [self.retriever().retrieve(QueryBundle(q)) for q in queries]
         if len(ranked) == 1:
             return ranked[0]
-        best: dict[str, NodeWithScore] = {}
-        for hits in ranked:
-            for n in hits:
-                if n.node.node_id not in best or (n.score or 0) > (best[n.node.node_id].score or 0):
-                    best[n.node.node_id] = n
-        order = rrf([[n.node.node_id for n in hits] for hits in ranked])
-        return [best[i] for i in order][: self.settings.retrieval.top_k]
+        return fuse(ranked, self.settings.retrieval.top_k)
 
     def gate(self, nodes: list[NodeWithScore], *queries: str) -> list[NodeWithScore]:
         return gate(nodes, queries, self.settings.retrieval)

@@ -40,6 +40,7 @@ class Engine:
 
     def warm_up(self, settings: qa.Settings) -> None:
         """Load the index (ingesting corpus/ on a fresh checkout) and the model."""
+        qa.ensure_index(settings, progress=False)
         pipe = qa.pipeline(settings)
         pipe.retriever()
         _ = pipe.llm

@@ -12,7 +12,7 @@ import numpy as np
 from llama_index.core.embeddings import BaseEmbedding
 from pydantic import PrivateAttr
 
-TOKENIZER = Path(__file__).parent / "assets" / "minilm" / "tokenizer.json"
+TOKENIZER = Path(__file__).parent.parent / "assets" / "minilm" / "tokenizer.json"
 MODEL_NAME = "all-MiniLM-L6-v2 (int8 ONNX)"
 
 

@@ -62,8 +62,8 @@ def _build_llm(s: Settings) -> LLM:
     cfg = s.llm
     match cfg.mode:
         case "local":
-            from qa.local_llm import LocalLlamaLLM
-            from qa.weights import ensure_model, preset
+            from qa.models.local_llm import LocalLlamaLLM
+            from qa.models.weights import ensure_model, preset
 
             if cfg.model_path:
                 path = cfg.model_path
@@ -131,7 +131,7 @@ def _build_embedding(s: Settings) -> BaseEmbedding:
     cfg = s.embedding
     match cfg.mode:
         case "local":
-            from qa.onnx_embedding import OnnxMiniLMEmbedding
+            from qa.models.onnx_embedding import OnnxMiniLMEmbedding
 
             return OnnxMiniLMEmbedding(
                 max_length=cfg.max_length,
@@ -139,7 +139,7 @@ def _build_embedding(s: Settings) -> BaseEmbedding:
                 embed_batch_size=cfg.batch_size,
             )
         case "openai":
-            from qa.openai_embedding import OpenAIClientEmbedding
+            from qa.models.openai_embedding import OpenAIClientEmbedding
 
             key = s.openai.key() or ("not-needed" if s.openai.base() else _require_key(s))
             return OpenAIClientEmbedding(
@@ -161,7 +161,7 @@ def _local_llm_name(s: Settings) -> str:
     """The preset's display name, or the file name when llm.model_path overrides it."""
     if s.llm.model_path:
         return f"local: {s.llm.model_path.name} (llama.cpp)"
-    from qa.weights import preset
+    from qa.models.weights import preset
 
     return f"local: {preset(s.llm.model).display_name} (llama.cpp)"
 

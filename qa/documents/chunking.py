@@ -12,7 +12,7 @@ import tiktoken
 from llama_index.core.node_parser import SentenceSplitter
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
-from qa.corpus import SourceFile
+from qa.documents.corpus import SourceFile
 
 ENCODING = "cl100k_base"
 # Most text handed to the sentence splitter in one call. Its regular expressions run under a

@@ -48,12 +48,3 @@ class BM25Index:
             return []
         docs, scores = self._model.retrieve(tokens, k=min(k, n_docs), show_progress=False)
         return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
-
-
-def rrf(rankings: list[list[int]], k: int = 60) -> list[int]:
-    """Reciprocal rank fusion of several ranked row lists (best first)."""
-    scores: dict[int, float] = {}
-    for ranking in rankings:
-        for rank, row in enumerate(ranking):
-            scores[row] = scores.get(row, 0.0) + 1.0 / (k + rank + 1)
-    return [row for row, _ in sorted(scores.items(), key=lambda x: (-x[1], x[0]))]

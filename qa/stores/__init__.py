@@ -1,0 +1,28 @@
+"""Where chunks and their vectors live: the embedded local store and PostgreSQL + pgvector,
+behind one interface (qa.stores.base.Store).
+
+The store is chosen here, once, from `store.mode`; ingestion, answering and the doors get
+their store from `open_store` and never branch on the mode themselves.
+"""
+
+from __future__ import annotations
+
+from qa.errors import ConfigError
+from qa.settings import Settings
+from qa.stores.base import Changes, Store, Writer
+
+__all__ = ["Changes", "Store", "Writer", "open_store"]
+
+
+def open_store(settings: Settings) -> Store:
+    """The store `settings.store.mode` names (PostgreSQL's modules are imported only for it)."""
+    match settings.store.mode:
+        case "local":
+            from qa.stores.local import LocalStore
+
+            return LocalStore(settings.store.data_dir, settings.corpus_dir)
+        case "postgres":
+            from qa.stores.postgres import PgStore
+
+            return PgStore(settings)
+    raise ConfigError(f"unknown store mode {settings.store.mode!r}")
