@@ -14,7 +14,7 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from pydantic import SecretStr
 
 from qa.answering.engines import CorpusChatEngine, CorpusQueryEngine
-from qa.answering.pipeline import Pipeline, Prepared, Timer, sources_of
+from qa.answering.pipeline import Pipeline, Prepared, sources_of
 from qa.errors import require_text
 from qa.ingest import IngestReport
 from qa.ingest import ingest as _ingest
@@ -149,21 +149,18 @@ def _history(history: list[tuple[str, str]] | list[dict] | None) -> list[ChatMes
     return out
 
 
-def _start(
-    question: str, history: Any, settings: Settings | None
-) -> tuple[Pipeline, Prepared, Timer]:
-    """The first half of every answer here: the clock starts, then the shared pipeline
-    condenses and retrieves. `pipe.outcome(p, text, timer)` closes it."""
-    timer = Timer()
+def _start(question: str, history: Any, settings: Settings | None) -> tuple[Pipeline, Prepared]:
+    """The first half of every answer here: the shared pipeline condenses and retrieves (its
+    Prepared holds the clock); `pipe.outcome(p, text)` closes it."""
     pipe = _indexed_pipeline(settings)
-    return pipe, pipe.prepare(question, _history(history)), timer
+    return pipe, pipe.prepare(question, _history(history))
 
 
 def ask(question: str, history: Any = None, settings: Settings | None = None) -> Answer:
     """Answer one question (a follow-up when history is given) with its sources."""
-    pipe, p, timer = _start(question, history, settings)
+    pipe, p = _start(question, history, settings)
     text = pipe.generate(p)
-    return _answer(text, pipe.outcome(p, text, timer))
+    return _answer(text, pipe.outcome(p, text))
 
 
 def _answer(text: str, outcome: dict[str, Any]) -> Answer:
@@ -176,7 +173,7 @@ def stream_ask(
 ) -> tuple[list[dict[str, Any]], Iterator[str], Answer]:
     """(sources, deltas, answer): sources are known before the first token; `answer` is filled
     in (text, usage, seconds, refused) once the deltas are exhausted."""
-    pipe, p, timer = _start(question, history, settings)
+    pipe, p = _start(question, history, settings)
     srcs = [s.as_dict() for s in sources_of(p.nodes)]
     answer = Answer(
         text="",
@@ -191,7 +188,7 @@ def stream_ask(
         for d in pipe.stream(p):
             answer.text += d
             yield d
-        done = _answer(answer.text, pipe.outcome(p, answer.text, timer))
+        done = _answer(answer.text, pipe.outcome(p, answer.text))
         answer.refused, answer.usage, answer.seconds = done.refused, done.usage, done.seconds
 
     return srcs, deltas(), answer

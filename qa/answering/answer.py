@@ -75,6 +75,12 @@ class Prepared:
     # the standalone question and no conversation (Pipeline.generate / stream).
     previous: str = ""
     fallback: list[ChatMessage] | None = None
+    # when the question arrived (perf_counter), so every door reports the same `seconds`
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def seconds(self) -> float:
+        return round(time.perf_counter() - self.started, 3)
 
     def repeats_previous(self, text: str) -> bool:
         first = next(iter(split_sentences(strip_markers(text))), "")
@@ -90,12 +96,3 @@ def tidy(text: str) -> str:
 def was_refused(p: Prepared, text: str) -> bool:
     """Did this answer end up saying the documents lack the answer (gate, model or grounding)?"""
     return p.messages is None or p.unsupported or is_refusal(text, p.refusal)
-
-
-class Timer:
-    def __init__(self) -> None:
-        self.start = time.perf_counter()
-
-    @property
-    def seconds(self) -> float:
-        return round(time.perf_counter() - self.start, 3)

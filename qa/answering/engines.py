@@ -23,7 +23,7 @@ from llama_index.core.query_engine import CustomQueryEngine
 from llama_index.core.schema import QueryBundle
 from pydantic import ConfigDict
 
-from qa.answering.pipeline import Pipeline, Prepared, Timer
+from qa.answering.pipeline import Pipeline, Prepared
 from qa.errors import require_text
 
 
@@ -47,7 +47,6 @@ class CorpusQueryEngine(CustomQueryEngine):
         return await super().aquery(q)
 
     def custom_query(self, query_str: str) -> Response | StreamingResponse:
-        timer = Timer()
         pipe: Pipeline = self.pipeline
         p = pipe.prepare(query_str)
         if self.streaming:
@@ -58,11 +57,11 @@ class CorpusQueryEngine(CustomQueryEngine):
                 for delta in pipe.stream(p):
                     text += delta
                     yield delta
-                meta.update(pipe.outcome(p, text, timer))
+                meta.update(pipe.outcome(p, text))
 
             return StreamingResponse(response_gen=gen(), source_nodes=p.nodes, metadata=meta)
         text = pipe.generate(p)
-        return Response(response=text, source_nodes=p.nodes, metadata=pipe.outcome(p, text, timer))
+        return Response(response=text, source_nodes=p.nodes, metadata=pipe.outcome(p, text))
 
 
 class CorpusChatEngine(BaseChatEngine):
@@ -100,17 +99,15 @@ class CorpusChatEngine(BaseChatEngine):
     def chat(
         self, message: str, chat_history: list[ChatMessage] | None = None
     ) -> AgentChatResponse:
-        timer = Timer()
         p = self._prepare(message, chat_history)
         text = self._pipe.generate(p)
         self._remember(p, text)
-        self.last_metadata = self._pipe.outcome(p, text, timer)
+        self.last_metadata = self._pipe.outcome(p, text)
         return AgentChatResponse(response=text, source_nodes=p.nodes, metadata=self.last_metadata)
 
     def stream_chat(
         self, message: str, chat_history: list[ChatMessage] | None = None
     ) -> StreamingAgentChatResponse:
-        timer = Timer()
         p = self._prepare(message, chat_history)
         self.last_metadata = {}
 
@@ -122,7 +119,7 @@ class CorpusChatEngine(BaseChatEngine):
                     message=ChatMessage(role=MessageRole.ASSISTANT, content=text), delta=delta
                 )
             self._memory.put(ChatMessage(role=MessageRole.USER, content=p.question))
-            self.last_metadata.update(self._pipe.outcome(p, text, timer))
+            self.last_metadata.update(self._pipe.outcome(p, text))
 
         response = StreamingAgentChatResponse(chat_stream=chat_stream(), source_nodes=p.nodes)
         response.metadata = self.last_metadata  # filled when the stream ends

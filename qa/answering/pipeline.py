@@ -10,6 +10,7 @@ not asked at all: the refusal comes from prompts/refusal.txt.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,7 +20,7 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from qa import prompts
-from qa.answering.answer import Prepared, Source, Timer, sources_of, tidy, was_refused
+from qa.answering.answer import Prepared, Source, sources_of, tidy, was_refused
 from qa.answering.check import AnswerCheck
 from qa.answering.context import expand
 from qa.answering.gate import coverage, gate
@@ -40,7 +41,6 @@ __all__ = [  # what the engines, the API and the bench scripts import from here
     "Pipeline",
     "Prepared",
     "Source",
-    "Timer",
     "coverage",
     "is_refusal",
     "key_terms",
@@ -228,6 +228,7 @@ class Pipeline:
         return out
 
     def prepare(self, question: str, history: list[ChatMessage] | None = None) -> Prepared:
+        started = time.perf_counter()
         q = self.check_question(question)
         history = history or []
         queries = self.condense(q, history)
@@ -243,7 +244,7 @@ class Pipeline:
             # about the documents themselves, so the best-matching one is summarised
             hits = self.gate(hits, q, " ".join(queries))
         if not hits:
-            return Prepared(q, search, [], None, refusal, kind)
+            return Prepared(q, search, [], None, refusal, kind, started=started)
         if kind == "summary":
             nodes = self.documents(hits)
         else:
@@ -295,12 +296,13 @@ class Pipeline:
             payloads,
             previous=previous,
             fallback=fallback,
+            started=started,
         )
 
     def count(self, text: str) -> int:
         return len(self._enc.encode(text))
 
-    def outcome(self, p: Prepared, text: str, timer: Timer) -> dict[str, Any]:
+    def outcome(self, p: Prepared, text: str) -> dict[str, Any]:
         """What every door reports about a finished answer (engine metadata, qa.Answer)."""
         return {
             "question": p.question,
@@ -308,7 +310,7 @@ class Pipeline:
             "route": p.route,
             "refused": was_refused(p, text),
             "usage": self.usage(p, text),
-            "seconds": timer.seconds,
+            "seconds": p.seconds,
             "sources": [s.as_dict() for s in sources_of(p.nodes)],
         }
 
