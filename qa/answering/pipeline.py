@@ -17,7 +17,7 @@ from typing import Any
 import tiktoken
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
-from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+from llama_index.core.schema import NodeWithScore, QueryBundle
 
 from qa import prompts
 from qa.answering.answer import Prepared, Source, sources_of, tidy, was_refused
@@ -27,6 +27,7 @@ from qa.answering.gate import coverage, gate
 from qa.answering.grounding import SENTENCE_END, Evidence, metadata_evidence, strip_markers
 from qa.answering.injection import Payloads, collect, sanitize
 from qa.answering.router import about_document, key_terms, route
+from qa.answering.summary import MAX_DOCUMENT_CHUNKS, whole_documents
 from qa.backend_errors import guard, guard_stream
 from qa.documents.chunking import ENCODING
 from qa.errors import InputError, require_text
@@ -48,10 +49,6 @@ __all__ = [  # what the engines, the API and the bench scripts import from here
     "tidy",
     "was_refused",
 ]
-
-# Chunks read for one whole document (a summary): 4096 x 48 tokens is far past any context
-# window, so a document this long is summarised map-reduce, never cut short.
-MAX_DOCUMENT_CHUNKS = 4096
 
 
 class Pipeline:
@@ -119,43 +116,8 @@ class Pipeline:
         return expand(nodes, fetch, window)
 
     def documents(self, nodes: list[NodeWithScore]) -> list[NodeWithScore]:
-        """Whole documents for a summary: the document of the best hit (and the next ones while
-        they fit the context budget), each as one passage in reading order. A document over
-        the budget is given as its map-reduced summary (qa.answering.summary)."""
-        fetch = getattr(self.retriever(), "neighbours", None)
-        if fetch is None or not nodes:
-            return self.assemble(nodes)
-        budget = self.settings.retrieval.max_context_tokens
-        out: list[NodeWithScore] = []
-        used = 0
-        for file in dict.fromkeys(n.node.metadata.get("file_name", "") for n in nodes):
-            chunks = fetch(file, list(range(MAX_DOCUMENT_CHUNKS)))
-            if not chunks:
-                continue
-            ordered = [chunks[p] for p in sorted(chunks)]
-            text = "\n".join(c.get_content() for c in ordered)
-            cost = self.count(text)
-            if cost > budget:
-                if out:
-                    break
-                from qa.answering.summary import summarize
-
-                text = summarize(self, ordered)
-                cost = self.count(text)
-            elif out and used + cost > budget:
-                break
-            first = ordered[0]
-            best = max(
-                float(n.score or 0) for n in nodes if n.node.metadata.get("file_name") == file
-            )
-            node = TextNode(
-                id_=f"{file}#document",
-                text=text,
-                metadata={k: v for k, v in first.metadata.items() if k != "position"},
-            )
-            out.append(NodeWithScore(node=node, score=best))
-            used += cost
-        return out or self.assemble(nodes)
+        """Whole documents for a summary (qa.answering.summary.whole_documents)."""
+        return whole_documents(self, nodes)
 
     # ---- prompting ------------------------------------------------------------------------
     def context(self, nodes: list[NodeWithScore], payloads: Payloads) -> str:

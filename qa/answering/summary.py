@@ -2,7 +2,7 @@
 cached by content so each version of a document is summarised once.
 
 A summary question reads its document whole when it fits `retrieval.max_context_tokens`
-(pipeline.documents). A longer one is cut into pieces that fit, each piece summarised, and the
+(whole_documents). A longer one is cut into pieces that fit, each piece summarised, and the
 summaries summarised again until one is left (TreeSummarize). The result is stored under
 `store.data_dir/summaries/<sha256 of the chunk ids>.txt`: chunk ids hold each chunk's content
 hash, so an edited document gets a new summary and an unchanged one is never redone.
@@ -18,12 +18,52 @@ from typing import TYPE_CHECKING
 
 from llama_index.core import PromptTemplate
 from llama_index.core.response_synthesizers import TreeSummarize
-from llama_index.core.schema import TextNode
+from llama_index.core.schema import NodeWithScore, TextNode
 
 from qa.backend_errors import guard
 
 if TYPE_CHECKING:
     from qa.answering.pipeline import Pipeline
+
+# Chunks read for one whole document (a summary): 4096 x 48 tokens is far past any context
+# window, so a document this long is summarised map-reduce, never cut short.
+MAX_DOCUMENT_CHUNKS = 4096
+
+
+def whole_documents(pipe: Pipeline, nodes: list[NodeWithScore]) -> list[NodeWithScore]:
+    """Whole documents for a summary: the document of the best hit (and the next ones while
+    they fit the context budget), each as one passage in reading order. A document over
+    the budget is given as its map-reduced summary (`summarize`)."""
+    fetch = getattr(pipe.retriever(), "neighbours", None)
+    if fetch is None or not nodes:
+        return pipe.assemble(nodes)
+    budget = pipe.settings.retrieval.max_context_tokens
+    out: list[NodeWithScore] = []
+    used = 0
+    for file in dict.fromkeys(n.node.metadata.get("file_name", "") for n in nodes):
+        chunks = fetch(file, list(range(MAX_DOCUMENT_CHUNKS)))
+        if not chunks:
+            continue
+        ordered = [chunks[p] for p in sorted(chunks)]
+        text = "\n".join(c.get_content() for c in ordered)
+        cost = pipe.count(text)
+        if cost > budget:
+            if out:
+                break
+            text = summarize(pipe, ordered)
+            cost = pipe.count(text)
+        elif out and used + cost > budget:
+            break
+        first = ordered[0]
+        best = max(float(n.score or 0) for n in nodes if n.node.metadata.get("file_name") == file)
+        node = TextNode(
+            id_=f"{file}#document",
+            text=text,
+            metadata={k: v for k, v in first.metadata.items() if k != "position"},
+        )
+        out.append(NodeWithScore(node=node, score=best))
+        used += cost
+    return out or pipe.assemble(nodes)
 
 
 def cache_path(pipe: Pipeline, chunks: list[TextNode]) -> Path:
