@@ -6,32 +6,13 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 import qa
-from qa.settings import REPO_ROOT
-
-ARTICLE_DIR = REPO_ROOT / "corpus"
-
-
-def make_settings(
-    tmp: Path, llm: str | dict = "local", embedding: str | dict = "local", **extra
-) -> qa.Settings:
-    """llm / embedding: a mode name, or a whole section as a dict."""
-    corpus = tmp / "corpus"
-    if not corpus.exists():
-        shutil.copytree(ARTICLE_DIR, corpus)
-    return qa.load_settings(
-        corpus_dir=corpus,
-        llm=llm if isinstance(llm, dict) else {"mode": llm},
-        embedding=embedding if isinstance(embedding, dict) else {"mode": embedding},
-        store={"data_dir": tmp / "data", **extra.pop("store", {})},
-        **extra,
-    )
+from tests.helpers import make_settings
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from llama_index.core import SimpleDirectoryReader, VectorStoreIndex
 
 import qa
 from qa.answering.pipeline import is_refusal
-from tests.test_engine_local import INJECTION, UNANSWERABLE
+from tests.helpers import INJECTION, UNANSWERABLE
 
 pytestmark = pytest.mark.integration
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,27 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from qa.models.weights import FILE_NAME
-
-
-def run_qa(args, settings, stdin=None, **env):
-    full = {
-        **os.environ,
-        "QA_CORPUS_DIR": str(settings.corpus_dir),
-        "QA_STORE__DATA_DIR": str(settings.store.data_dir),
-        "QA_EMBEDDING__MODE": "mock",
-        "QA_LLM__MODE": "mock",
-        "QA_RETRIEVAL__SIMILARITY_CUTOFF": "-1",
-        **env,
-    }
-    full.pop("OPENAI_API_KEY", None)
-    return subprocess.run(
-        [sys.executable, "-m", "qa.cli", *args],
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        input=stdin,
-    )
+from tests.helpers import run_qa
 
 
 def assert_one_line_error(out, code=None):

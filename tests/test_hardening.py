@@ -22,7 +22,7 @@ import qa
 from qa.documents import chunking, corpus
 from qa.server import ServerSettings, create_app
 from qa.settings import is_loopback
-from tests.test_server import KEY, serving
+from tests.helpers import KEY, run_qa, serving
 
 
 # ---- helpers ----------------------------------------------------------------------------------
@@ -284,8 +284,6 @@ def test_lone_surrogate_is_400_at_the_http_api(mock_settings: qa.Settings) -> No
 
 
 def test_invalid_text_is_one_line_in_the_cli(mock_settings: qa.Settings) -> None:
-    from tests.test_cli_errors import run_qa
-
     out = run_qa(["ask", "where \udcff held?"], mock_settings)
     assert out.returncode == qa.InputError.exit_code, out.stderr
     assert out.stderr.startswith("error: the question contains invalid text")

@@ -6,7 +6,6 @@ The server comes from QA_TEST_POSTGRES_URL, else the scripts/postgres default on
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -22,24 +21,9 @@ import qa.answering.context
 from qa.errors import BackendError
 from qa.stores.local import CorpusRetriever, LocalStore
 from qa.stores.postgres import PgStore
+from tests.helpers import DEFAULT_PG_URL, PG_URL, needs_postgres
 
-DEFAULT_URL = "postgresql://postgres@127.0.0.1:55433/corpus_qa"
-PG_URL = os.environ.get("QA_TEST_POSTGRES_URL") or DEFAULT_URL
-
-
-def _answers(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("QA_TEST_POSTGRES_URL") and not _answers("127.0.0.1", 55433),
-    reason="no PostgreSQL: QA_TEST_POSTGRES_URL is unset and nothing answers on "
-    "127.0.0.1:55433 (run scripts/postgres)",
-)
+pytestmark = needs_postgres
 
 SENTENCES = {
     "space.md": ["Rockets launch from Cape Canaveral in Florida.", "Astronauts train for years."],
@@ -278,7 +262,7 @@ def test_killed_writer_leaves_the_previous_state(store, embed, tmp_path):
 
 
 def _local_cluster() -> bool:
-    return PG_URL == DEFAULT_URL and shutil.which("pg_ctlcluster") is not None
+    return PG_URL == DEFAULT_PG_URL and shutil.which("pg_ctlcluster") is not None
 
 
 @pytest.mark.skipif(not _local_cluster(), reason="needs the local 15/ci cluster (scripts/postgres)")

@@ -13,9 +13,9 @@ import pytest
 
 import qa
 from qa.stores.postgres import PgStore
-from tests.test_pg_store import PG_URL, pytestmark  # noqa: F401  (same skip rule)
+from tests.helpers import PG_URL, needs_postgres
 
-pytestmark = [pytestmark, pytest.mark.integration]  # noqa: F811
+pytestmark = [needs_postgres, pytest.mark.integration]
 
 
 @pytest.fixture

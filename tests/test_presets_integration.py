@@ -7,7 +7,7 @@ import pytest
 
 import qa
 from qa.models import weights
-from tests.conftest import make_settings
+from tests.helpers import make_settings
 
 SMALL = weights.PRESETS["qwen2.5-coder-0.5b"]
 

@@ -6,8 +6,6 @@ test_server_upstream.py.
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -16,47 +14,11 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
-import uvicorn
 
 import qa
 from qa.server import ServerSettings, create_app
 from qa.server.app import Engine
-
-KEY = "test-key-123"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def serving(app, ready: bool = True) -> Iterator[str]:
-    """Run the app with uvicorn in a thread on a free loopback port; yields the base URL."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-            time.sleep(0.02)
-        while ready and httpx.get(f"{base}/health").status_code != 200:
-            assert time.monotonic() < deadline, httpx.get(f"{base}/health").text
-            time.sleep(0.05)
-        yield base
-    finally:
-        server.should_exit = True
-        thread.join(15)
-
-
-def client(base: str, key: str = KEY, **kw) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{base}/v1", api_key=key, max_retries=0, **kw)
+from tests.helpers import KEY, client, serving
 
 
 def ask_msgs(text: str) -> list[dict]:

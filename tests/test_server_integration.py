@@ -10,7 +10,7 @@ import pytest
 
 from qa.answering.grounding import split_sentences, strip_markers
 from qa.server import ServerSettings, create_app
-from tests.test_server import client, serving
+from tests.helpers import client, serving
 
 pytestmark = pytest.mark.integration
 

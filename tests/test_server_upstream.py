@@ -18,8 +18,7 @@ import openai
 import pytest
 
 from qa.server import ServerSettings, create_app
-from tests.conftest import make_settings
-from tests.test_server import client, free_port, serving
+from tests.helpers import client, free_port, make_settings, serving
 
 
 def start_stub(port: int, delay: float) -> subprocess.Popen:
