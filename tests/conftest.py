@@ -1,7 +1,16 @@
-"""Shared fixtures: settings pointed at a temporary data dir and a copy of the corpus.
+"""The test layers, marked by folder, and the shared fixtures.
 
-`mock_settings` runs the whole pipeline on llama-index MockLLM/MockEmbedding (logic only);
-`local_settings` runs the real embedded models (integration).
+- tests/unit/: logic on mocks and fakes, in this process (marker `unit`); the fast layer,
+  `bash scripts/test --fast`, or `pytest -m "not integration and not browser"`.
+- tests/integration/: the real embedded models, PostgreSQL, or the `qa` command in a
+  subprocess (marker `integration`).
+- tests/e2e/: a real server driven by a real client: app.py in Chromium, the HTTP API through
+  the `openai` client (markers `e2e` and `integration`; `browser` where Chromium is used, i.e.
+  the test uses the `browser` fixture).
+
+Fixtures: settings pointed at a temporary data dir and a copy of the corpus. `mock_settings`
+runs the whole pipeline on llama-index MockLLM/MockEmbedding (logic only); `local_settings`
+runs the real embedded models (integration and e2e only).
 """
 
 from __future__ import annotations
@@ -13,6 +22,26 @@ import pytest
 
 import qa
 from tests.helpers import make_settings
+
+TESTS = Path(__file__).parent
+LAYERS = {"unit": ("unit",), "integration": ("integration",), "e2e": ("e2e", "integration")}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        rel = item.path.relative_to(TESTS)
+        layer = rel.parts[0] if len(rel.parts) > 1 else None
+        if layer not in LAYERS:
+            raise pytest.UsageError(
+                f"tests/{rel}: put test files in tests/unit, tests/integration or tests/e2e"
+            )
+        for marker in LAYERS[layer]:
+            item.add_marker(marker)
+        if "browser" in item.fixturenames:
+            item.add_marker("browser")
+        if layer == "unit" and "local_settings" in item.fixturenames:
+            raise pytest.UsageError(f"{item.nodeid}: unit tests run on mocks, not local_settings")
 
 
 @pytest.fixture

@@ -41,8 +41,6 @@ ANSWER_TIMEOUT_MS = 180_000  # first answer loads the model and ingests the corp
 SCREENSHOT = REPO_ROOT / "docs" / "screenshot.png"
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
-pytestmark = pytest.mark.integration
-
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -240,7 +238,6 @@ def user_messages(page) -> list[str]:
     return [t.strip() for t in page.locator('[data-testid="user"]').all_inner_texts()]
 
 
-@pytest.mark.browser
 def test_answer_streams_with_sources(new_page) -> None:
     page = new_page()
     answer = ask(page, "Where was the sixth CELAC summit held?")
@@ -256,7 +253,6 @@ def test_answer_streams_with_sources(new_page) -> None:
     page.screenshot(path=str(SCREENSHOT), full_page=True)
 
 
-@pytest.mark.browser
 def test_empty_question_shows_error(new_page) -> None:
     page = new_page()
     # a fresh chat offers the example questions
@@ -267,7 +263,6 @@ def test_empty_question_shows_error(new_page) -> None:
     assert "Mexico" in ask(page, "In which city was the sixth CELAC summit held?")
 
 
-@pytest.mark.browser
 def test_follow_up_and_two_sessions_keep_separate_histories(new_page) -> None:
     a, b = new_page(), new_page()
     first, follow_up = "When was the sixth CELAC summit held?", "In which city did it take place?"
@@ -290,7 +285,6 @@ def test_follow_up_and_two_sessions_keep_separate_histories(new_page) -> None:
     assert "Mexico" not in ask(a, follow_up)  # A's history is gone too
 
 
-@pytest.mark.browser
 def test_upload_then_answer_from_it(new_page, server) -> None:
     page = new_page()
     doc = server["corpus"].parent / "upload" / "glassworks.txt"

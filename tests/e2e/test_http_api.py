@@ -12,8 +12,6 @@ from qa.answering.grounding import split_sentences, strip_markers
 from qa.server import ServerSettings, create_app
 from tests.helpers import client, serving
 
-pytestmark = pytest.mark.integration
-
 ARTICLE = "xi_celac_sixth_summit_speech.txt"
 
 

@@ -7,14 +7,11 @@ Ours must refuse all of those.
 
 from __future__ import annotations
 
-import pytest
 from llama_index.core import SimpleDirectoryReader, VectorStoreIndex
 
 import qa
 from qa.answering.pipeline import is_refusal
 from tests.helpers import INJECTION, UNANSWERABLE
-
-pytestmark = pytest.mark.integration
 
 
 def test_we_refuse_where_the_default_pipeline_invents(local_settings):

@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+import qa
 from qa.models.weights import FILE_NAME
 from tests.helpers import run_qa
 
@@ -128,3 +129,10 @@ def test_corrupt_weights_file(mock_settings, tmp_path):
         QA_LLM__MODELS_DIR=str(bad),
     )
     assert "sha256" in assert_one_line_error(out, 5)
+
+
+def test_invalid_text_is_one_line_in_the_cli(mock_settings: qa.Settings) -> None:
+    out = run_qa(["ask", "where \udcff held?"], mock_settings)
+    assert out.returncode == qa.InputError.exit_code, out.stderr
+    assert out.stderr.startswith("error: the question contains invalid text")
+    assert out.stderr.count("\n") == 1

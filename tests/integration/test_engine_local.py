@@ -17,8 +17,6 @@ import qa
 from qa.answering.grounding import split_sentences, strip_markers
 from tests.helpers import INJECTION, UNANSWERABLE
 
-pytestmark = pytest.mark.integration
-
 # (question, facts: each inner tuple lists accepted spellings of one required fact)
 FACTUAL = [
     ("Where was the sixth CELAC summit held?", [("Mexico City",)]),

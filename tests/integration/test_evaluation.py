@@ -6,12 +6,8 @@ from __future__ import annotations
 import json
 import shutil
 
-import pytest
-
 from qa.cli import main
 from qa.settings import REPO_ROOT
-
-pytestmark = pytest.mark.integration
 
 SUBSET = {"place", "forum_date", "conv1", "conv1_where", "rice_lima", "inject_pwned"}
 

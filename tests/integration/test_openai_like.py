@@ -16,8 +16,6 @@ import qa
 from qa.answering.grounding import split_sentences, strip_markers
 from qa.models.weights import ensure_model
 
-pytestmark = pytest.mark.integration
-
 
 def _free_port() -> int:
     with socket.socket() as s:

@@ -314,7 +314,6 @@ def test_unreachable_server_is_a_one_line_backend_error(tmp_path):
         st.apply(SIG, {}, [], None)
 
 
-@pytest.mark.integration
 def test_article_retrieval_matches_the_local_store(store, embed, local_settings):
     """The ingested article, moved into PostgreSQL, retrieves what the numpy store retrieves."""
     data = LocalStore(local_settings.store.data_dir).load()

@@ -15,7 +15,7 @@ import qa
 from qa.stores.postgres import PgStore
 from tests.helpers import PG_URL, needs_postgres
 
-pytestmark = [needs_postgres, pytest.mark.integration]
+pytestmark = needs_postgres
 
 
 @pytest.fixture

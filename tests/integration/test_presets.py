@@ -3,15 +3,11 @@ packages joined, sha-checked, loaded and answering. Both presets come with the p
 
 from __future__ import annotations
 
-import pytest
-
 import qa
 from qa.models import weights
 from tests.helpers import make_settings
 
 SMALL = weights.PRESETS["qwen2.5-coder-0.5b"]
-
-pytestmark = pytest.mark.integration
 
 
 def test_fast_preset_answers_from_the_article(tmp_path):

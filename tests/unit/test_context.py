@@ -3,12 +3,9 @@ stores."""
 
 from __future__ import annotations
 
-import pytest
 from llama_index.core.schema import NodeWithScore, TextNode
 
-import qa
 from qa.answering.context import dedupe, expand
-from qa.stores.local import CorpusRetriever, LocalStore
 
 CHUNKS = {
     "a.txt": ["Alpha one.", "Alpha two.", "Alpha three.", "Alpha four.", "Alpha five."],
@@ -78,27 +75,3 @@ def test_dedupe_drops_text_a_better_passage_already_holds():
 def test_hits_without_a_position_pass_through():
     free = NodeWithScore(node=TextNode(id_="free", text="No position here."), score=0.4)
     assert expand([free], fetch, 1) == [free]
-
-
-@pytest.mark.integration
-def test_local_store_neighbours_are_the_article_chunks_in_order(local_settings):
-    data = LocalStore(local_settings.store.data_dir).load()
-    retriever = CorpusRetriever(data, qa.pipeline(local_settings).embed, 3)
-    file = data.records[0]["metadata"]["file_name"]
-    got = retriever.neighbours(file, [-1, 0, 1, 999])
-    assert sorted(got) == [0, 1]
-    assert [got[p].get_content() for p in (0, 1)] == [r["text"] for r in data.records[:2]]
-
-
-@pytest.mark.integration
-def test_window_reaches_the_llm_prompt(local_settings):
-    """With window=1 the passage the model reads holds the hit and the chunks around it."""
-    s = local_settings.model_copy(
-        update={"retrieval": local_settings.retrieval.model_copy(update={"window": 1})}
-    )
-    narrow = qa.pipeline(local_settings).prepare("Where was the sixth CELAC summit held?")
-    wide = qa.pipeline(s).prepare("Where was the sixth CELAC summit held?")
-    best = narrow.nodes[0].node.get_content()
-    assert best in wide.nodes[0].node.get_content()
-    assert len(wide.nodes[0].node.get_content()) > len(best)
-    assert best in wide.messages[1].content

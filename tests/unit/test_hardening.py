@@ -22,7 +22,7 @@ import qa
 from qa.documents import chunking, corpus
 from qa.server import ServerSettings, create_app
 from qa.settings import is_loopback
-from tests.helpers import KEY, run_qa, serving
+from tests.helpers import KEY, serving
 
 
 # ---- helpers ----------------------------------------------------------------------------------
@@ -281,13 +281,6 @@ def test_lone_surrogate_is_400_at_the_http_api(mock_settings: qa.Settings) -> No
         )
     assert r.status_code == 400, r.text
     assert r.json()["error"]["type"] == "invalid_request_error"
-
-
-def test_invalid_text_is_one_line_in_the_cli(mock_settings: qa.Settings) -> None:
-    out = run_qa(["ask", "where \udcff held?"], mock_settings)
-    assert out.returncode == qa.InputError.exit_code, out.stderr
-    assert out.stderr.startswith("error: the question contains invalid text")
-    assert out.stderr.count("\n") == 1
 
 
 def test_multi_file_upload_is_all_or_nothing(mock_settings: qa.Settings) -> None:

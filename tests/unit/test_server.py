@@ -1,7 +1,7 @@
 """The HTTP API through the official `openai` client, on loopback, with mock models or fakes.
 
-The real embedded models are exercised in test_server_integration.py; upstream faults in
-test_server_upstream.py.
+The real embedded models are exercised in tests/e2e/test_http_api.py; upstream faults in
+tests/e2e/test_server_upstream.py.
 """
 
 from __future__ import annotations

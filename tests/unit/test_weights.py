@@ -30,9 +30,3 @@ def test_tampered_packaged_model_is_refused_even_with_old_stamp(tmp_path, monkey
     (tmp_path / (weights.FILE_NAME + ".verified")).write_text('{"size": 1, "mtime_ns": 1}')
     with pytest.raises(weights.WeightsError, match=f"expected {weights.SHA256[:12]}"):
         weights.ensure_model(tmp_path)
-
-
-def test_packaged_parts_join_to_the_pinned_digest(tmp_path):
-    path = weights.ensure_model(tmp_path)
-    assert path.stat().st_size == sum(p.stat().st_size for p in weights._part_paths())
-    assert weights.sha256_of(path) == weights.SHA256
