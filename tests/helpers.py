@@ -44,6 +44,12 @@ def make_settings(
     )
 
 
+def with_section(s: qa.Settings, section: str, **values) -> qa.Settings:
+    """A copy of `s` with some values of one section changed. Settings are never changed in
+    place: pipelines are cached by their settings."""
+    return s.model_copy(update={section: getattr(s, section).model_copy(update=values)})
+
+
 # ---- the HTTP API on loopback ------------------------------------------------------------------
 KEY = "test-key-123"
 

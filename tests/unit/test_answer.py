@@ -9,6 +9,7 @@ from pydantic import PrivateAttr
 
 import qa
 from qa.answering.pipeline import is_refusal
+from tests.helpers import with_section
 
 CALLS: list = []
 
@@ -26,9 +27,15 @@ class RecordingLLM(MockLLM):
 
 
 @pytest.fixture
-def pipe(mock_settings, request):
+def mock_settings(mock_settings, request):
     # the gate is open unless a test asks otherwise: MockEmbedding scores are meaningless
-    mock_settings.retrieval.similarity_cutoff = getattr(request, "param", -1.0)
+    return with_section(
+        mock_settings, "retrieval", similarity_cutoff=getattr(request, "param", -1.0)
+    )
+
+
+@pytest.fixture
+def pipe(mock_settings):
     qa.ingest(settings=mock_settings, progress=False)
     p = qa.pipeline(mock_settings)
     CALLS.clear()
@@ -48,7 +55,7 @@ def test_megabyte_question_is_not_sent_to_the_model(pipe, mock_settings):
     assert CALLS == []
 
 
-@pytest.mark.parametrize("pipe", [1.01], indirect=True)  # nothing can pass the gate
+@pytest.mark.parametrize("mock_settings", [1.01], indirect=True)  # nothing can pass the gate
 def test_weak_evidence_refuses_without_asking_the_llm(pipe, mock_settings):
     ans = qa.ask("What is the price of rice in Lima?", settings=mock_settings)
     assert ans.refused and ans.sources == []
@@ -72,9 +79,10 @@ def test_prompt_numbers_passages_like_the_sources(pipe, mock_settings):
 
 
 def test_follow_up_is_condensed_with_newest_history(pipe, mock_settings):
-    pipe.settings.llm.condense = "llm"  # the same object the pipeline holds
+    condensing = qa.pipeline(with_section(mock_settings, "llm", condense="llm"))
+    condensing._llm = pipe._llm  # the RecordingLLM
     old = [(f"turn {i} question", f"turn {i} answer") for i in range(10)]
-    pipe.prepare("And where was it held?", qa.api._history(old))
+    condensing.prepare("And where was it held?", qa.api._history(old))
     prompt = CALLS[0][1]  # the condense call comes first
     assert CALLS[0][0] == "complete"
     assert "turn 9 answer" in prompt and "turn 0 question" not in prompt
@@ -127,7 +135,6 @@ def test_stream_chat_streams_and_records_history(pipe, mock_settings):
     pieces = list(response.response_gen)
     assert len(pieces) > 1
     assert len(qa.sources(response)) == len(response.source_nodes) > 0
-    response.write_response_to_history_thread and response.write_response_to_history_thread.join()
     roles = [m.role for m in engine.chat_history]
     assert roles == [MessageRole.USER, MessageRole.ASSISTANT]
     assert engine.last_metadata["usage"]["completion_tokens"] > 0

@@ -13,6 +13,7 @@ import qa
 from qa.cli import main
 from qa.evaluation import evaluate
 from qa.settings import REPO_ROOT
+from tests.helpers import with_section
 
 MOCK = ["--set", "llm.mode=mock", "--set", "embedding.mode=mock"]
 CTX = "the 6th Summit of the Community of Latin American and Caribbean States was held in Mexico"
@@ -48,7 +49,8 @@ def finite(summary: dict) -> None:
 
 
 def test_evaluate_on_mock_models_writes_reports(mock_settings, tmp_path):
-    mock_settings.retrieval.min_support = 0.0  # let MockLLM's filler through the grounding check
+    # let MockLLM's filler through the grounding check
+    mock_settings = with_section(mock_settings, "retrieval", min_support=0.0)
     out = tmp_path / "report"
     run = evaluate(ITEMS, mock_settings, judge=True, progress=False, report_dir=out)
     s = run.summary

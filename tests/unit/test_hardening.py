@@ -22,7 +22,7 @@ import qa
 from qa.documents import chunking, corpus
 from qa.server import ServerSettings, create_app
 from qa.settings import is_loopback
-from tests.helpers import KEY, serving
+from tests.helpers import KEY, serving, with_section
 
 
 # ---- helpers ----------------------------------------------------------------------------------
@@ -69,10 +69,6 @@ def upstream(s: qa.Settings, base: str, timeout: float = 60.0, retries: int = 2)
             "openai": s.openai.model_copy(update={"api_base": base, "api_key": SecretStr("dummy")}),
         }
     )
-
-
-def with_section(s: qa.Settings, section: str, **values) -> qa.Settings:
-    return s.model_copy(update={section: getattr(s, section).model_copy(update=values)})
 
 
 # ---- 2: one parser for ui.auth, whole entries masked, no open chat off loopback -----------------
