@@ -38,7 +38,9 @@ CHROMIUM_ARGS = [
 ]
 ARTICLE = "xi_celac_sixth_summit_speech.txt"
 ANSWER_TIMEOUT_MS = 180_000  # first answer loads the model and ingests the corpus
-SCREENSHOT = REPO_ROOT / "docs" / "screenshot.png"
+# the answer screenshot goes to the test's temporary dir; QA_SCREENSHOT=docs/screenshot.png
+# (relative to the repo root) refreshes the README's picture instead
+SCREENSHOT = os.environ.get("QA_SCREENSHOT")
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 
@@ -238,7 +240,7 @@ def user_messages(page) -> list[str]:
     return [t.strip() for t in page.locator('[data-testid="user"]').all_inner_texts()]
 
 
-def test_answer_streams_with_sources(new_page) -> None:
+def test_answer_streams_with_sources(new_page, tmp_path: Path) -> None:
     page = new_page()
     answer = ask(page, "Where was the sixth CELAC summit held?")
     assert "Mexico" in answer, answer
@@ -249,8 +251,9 @@ def test_answer_streams_with_sources(new_page) -> None:
     assert page.locator("#qa-sources mark").count() >= 1  # the matching sentence is highlighted
     status = page.locator("#qa-status").inner_text()
     assert "local" in status and "answered in" in status and "tokens" in status
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    shot = REPO_ROOT / SCREENSHOT if SCREENSHOT else tmp_path / "screenshot.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 0
 
 
 def test_empty_question_shows_error(new_page) -> None:
