@@ -1,5 +1,5 @@
-"""Context assembly (qa/answering/context.py): window expansion, merging and dedup, on the real
-stores."""
+"""Context assembly (qa/answering/context.py): window expansion, merging and dedup (on the real
+stores: tests/integration/test_context.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Ingestion logic on MockEmbedding: incremental counts, stable ids, bad files, crash safety."""
+"""Ingestion logic on MockEmbedding: incremental counts, stable ids, bad files, a failed commit
+(a killed ingest process: tests/integration/test_ingest.py)."""
 
 from __future__ import annotations
 

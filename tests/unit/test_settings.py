@@ -1,4 +1,5 @@
-"""Settings: env prefix, sections, qa.toml, masked secrets."""
+"""Settings: env prefix, sections, qa.toml, the pipeline cache key (in a fresh interpreter:
+tests/integration/test_settings.py)."""
 
 from __future__ import annotations
 

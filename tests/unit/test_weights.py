@@ -1,4 +1,5 @@
-"""The local model file: assembled from packages, refused when its sha256 does not match."""
+"""The local model file: refused when its sha256 does not match (the real parts joined:
+tests/integration/test_weights.py)."""
 
 from __future__ import annotations
 
