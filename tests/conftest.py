@@ -30,6 +30,8 @@ LAYERS = {"unit": ("unit",), "integration": ("integration",), "e2e": ("e2e", "in
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
+        if not item.path.is_relative_to(TESTS):
+            continue
         rel = item.path.relative_to(TESTS)
         layer = rel.parts[0] if len(rel.parts) > 1 else None
         if layer not in LAYERS:
