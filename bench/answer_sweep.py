@@ -74,9 +74,12 @@ def sweep(name: str, data_root: Path, grid: dict) -> dict:
         history = history_of(q, by_id)
         for combo in itertools.product(*grid.values()):
             values = dict(zip(grid, combo, strict=True))
-            pipe.settings.retrieval.similarity_cutoff = values["similarity_cutoff"]
-            pipe.settings.retrieval.keyword_cutoff = values["keyword_cutoff"]
-            pipe.settings.llm.condense = values["condense"]
+            # settings are frozen: the one loaded pipeline (models, index) reads a variant
+            retrieval = s.retrieval.model_copy(
+                update={k: values[k] for k in ("similarity_cutoff", "keyword_cutoff")}
+            )
+            llm = s.llm.model_copy(update={"condense": values["condense"]})
+            pipe.settings = s.model_copy(update={"retrieval": retrieval, "llm": llm})
             if values["condense"] != "template" and not history:
                 continue  # same as template without a conversation
             p = pipe.prepare(q.question, history)

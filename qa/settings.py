@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -38,7 +38,14 @@ def _split_list(v: Any) -> Any:
     return v
 
 
-class OpenAISettings(BaseModel):
+class Section(BaseModel):
+    """A settings section: frozen, so a Settings shared by every door (and the key of the
+    pipeline cache) cannot change under them; derive a variant with model_copy(update=...)."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+class OpenAISettings(Section):
     """One key and one base URL, fed to every OpenAI-compatible client (LLM and embeddings)."""
 
     api_key: SecretStr | None = None
@@ -55,7 +62,7 @@ class OpenAISettings(BaseModel):
         )
 
 
-class LLMSettings(BaseModel):
+class LLMSettings(Section):
     mode: Literal["local", "openai", "openai_like", "mock"] = "local"
     # local: a preset from qa/models/weights.py PRESETS (default qwen2.5-coder-1.5b);
     # openai / openai_like: the server's model name; None = a sensible default
@@ -90,11 +97,12 @@ class LLMSettings(BaseModel):
         if self.mode == "local" and self.model_path is None:
             from qa.models.weights import DEFAULT_PRESET, preset
 
-            self.model = preset(self.model or DEFAULT_PRESET).name  # ConfigError when unknown
+            name = preset(self.model or DEFAULT_PRESET).name  # ConfigError when unknown
+            object.__setattr__(self, "model", name)  # frozen: set once, while validating
         return self
 
 
-class EmbeddingSettings(BaseModel):
+class EmbeddingSettings(Section):
     mode: Literal["local", "openai", "mock"] = "local"
     model: str | None = None  # openai: default text-embedding-3-small
     batch_size: int = 32
@@ -102,14 +110,14 @@ class EmbeddingSettings(BaseModel):
     threads: int | None = None
 
 
-class StoreSettings(BaseModel):
+class StoreSettings(Section):
     mode: Literal["local", "postgres"] = "local"
     data_dir: Path = REPO_ROOT / ".qa"
     postgres_url: SecretStr | None = None
     table: str = "corpus_qa"
 
 
-class RetrievalSettings(BaseModel):
+class RetrievalSettings(Section):
     # hybrid = vector + BM25 fused by reciprocal rank; measured best (bench/results.md).
     # In the PostgreSQL store, keyword ranking is PostgreSQL full-text search (ts_rank_cd).
     mode: Literal["vector", "bm25", "hybrid"] = "hybrid"
@@ -138,7 +146,7 @@ class RetrievalSettings(BaseModel):
     max_context_tokens: int = 2048
 
 
-class IngestSettings(BaseModel):
+class IngestSettings(Section):
     """What ingestion accepts from the corpus folder."""
 
     # Larger files are skipped with a warning. 20 MB of text is ~5M tokens, ~100k chunks at 48
@@ -150,7 +158,7 @@ class IngestSettings(BaseModel):
     follow_external_links: bool = False
 
 
-class UISettings(BaseModel):
+class UISettings(Section):
     host: str = "127.0.0.1"
     port: int = 7860
     # "user:password" pairs turn on login; env: QA_UI__AUTH="ann:pw1,bob:pw2"
@@ -185,7 +193,7 @@ class UISettings(BaseModel):
         return pairs
 
 
-class ServerSettings(BaseModel):
+class ServerSettings(Section):
     """The HTTP API (`qa serve`): env QA_SERVER__*, table [server] of qa.toml."""
 
     # Bearer keys accepted on /v1/*, required off loopback; env: QA_SERVER__API_KEYS="key1,key2"
@@ -218,6 +226,7 @@ class Settings(BaseSettings):
         env_nested_delimiter="__",
         toml_file="qa.toml",
         extra="ignore",
+        frozen=True,
     )
 
     corpus_dir: Path = REPO_ROOT / "corpus"
