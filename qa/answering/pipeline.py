@@ -245,7 +245,8 @@ class Pipeline:
         asked = [q] + [m.content or "" for m in history if m.role == MessageRole.USER]
         evidence = Evidence(
             [sanitize(s.text, Payloads()) for s in sources_of(nodes)],
-            asked + metadata_evidence(nodes),
+            metadata_evidence(nodes),
+            asked,
         )
         return Prepared(
             q,
