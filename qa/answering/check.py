@@ -3,6 +3,8 @@ check every door's answer passes (qa.answering.grounding decides each sentence).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from qa.answering.answer import Prepared, tidy
 from qa.answering.grounding import SENTENCE_END, split_sentences
 from qa.text import is_refusal
@@ -13,23 +15,34 @@ class AnswerCheck:
 
     A sentence is sent once it ends and passes (grounding.Evidence.passes, and it carries no
     payload of a removed instruction); a refusal sentence from the model ends the answer as the
-    refusal unless something was already said; an answer with nothing left is the refusal."""
+    refusal unless something was already said; an answer with nothing left is the refusal.
+    An unfinished last sentence of an answer that ran into the token limit (`at_limit`) is
+    dropped: a long summary used to end mid-word ("... have entered a new [1]")."""
 
-    def __init__(self, p: Prepared, min_support: float) -> None:
+    def __init__(
+        self, p: Prepared, min_support: float, at_limit: Callable[[str], bool] | None = None
+    ) -> None:
         self.p = p
         self.min_support = min_support
+        self.at_limit = at_limit or (lambda _text: False)
+        self.raw = ""  # everything the model wrote, for at_limit
         self.buffer = ""
         self.sent = 0
         self.done = False
 
     def feed(self, delta: str) -> list[str]:
+        self.raw += delta
         self.buffer += delta
         parts = split_sentences_keep_tail(self.buffer)
         self.buffer = parts.pop()
         return [piece for s in parts for piece in self._one(s)]
 
     def close(self) -> list[str]:
-        out = self._one(self.buffer) if self.buffer.strip() else []
+        tail = self.buffer.strip()
+        if tail and self.sent and self.at_limit(self.raw):
+            self.p.dropped.append(tail)  # cut off by the token limit, not finished
+            tail = ""
+        out = self._one(tail) if tail else []
         self.buffer = ""
         if not self.sent and not self.done:
             self.p.unsupported = bool(self.p.dropped)

@@ -282,13 +282,21 @@ class Pipeline:
         return {"prompt_tokens": prompt_tokens, "completion_tokens": self.count(answer)}
 
     # ---- generation -----------------------------------------------------------------------
+    def check(self, p: Prepared) -> AnswerCheck:
+        """The sentence-by-sentence check of one answer; an answer within a tenth of
+        llm.max_tokens (counted with tiktoken, not the model's tokenizer) ran into the limit."""
+        limit = 0.9 * self.settings.llm.max_tokens
+        return AnswerCheck(
+            p, self.settings.retrieval.min_support, lambda text: self.count(text) >= limit
+        )
+
     def generate(self, p: Prepared) -> str:
         if p.messages is None:
             return p.refusal
         out = guard(lambda: self.llm.chat(p.messages).message.content or "", self.settings)
         if p.fallback and p.repeats_previous(out):
             out = guard(lambda: self.llm.chat(p.fallback).message.content or "", self.settings)
-        check = AnswerCheck(p, self.settings.retrieval.min_support)
+        check = self.check(p)
         return "".join(check.feed(out) + check.close())
 
     def stream(self, p: Prepared) -> Iterator[str]:
@@ -298,7 +306,7 @@ class Pipeline:
         if p.messages is None:
             yield p.refusal
             return
-        check = AnswerCheck(p, self.settings.retrieval.min_support)
+        check = self.check(p)
         held = ""  # a follow-up's first sentence, held until it is known not to be a repeat
         deltas = guard_stream(lambda: self.llm.stream_chat(p.messages), self.settings)
         for r in deltas:

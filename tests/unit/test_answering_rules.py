@@ -95,6 +95,14 @@ def test_answer_with_nothing_supported_becomes_the_refusal():
     assert p.unsupported
 
 
+def test_an_answer_cut_by_the_token_limit_loses_its_unfinished_sentence():
+    text = "The summit was held in Mexico City. Xi Jinping pointed out that 10 years"
+    cut = AnswerCheck(prepared(), 0.5, at_limit=lambda _t: True)
+    assert "".join(run(cut, [text])) == "The summit was held in Mexico City. [1]"
+    whole = AnswerCheck(prepared(), 0.5)  # not at the limit: an answer may end without a stop
+    assert "10 years" in "".join(run(whole, [text]))
+
+
 def test_model_refusal_ends_the_answer():
     p = prepared()
     assert run(AnswerCheck(p, 0.5), [REFUSAL + " But it was in Mexico City."]) == [REFUSAL]
