@@ -78,7 +78,8 @@ def article_questions(n: int) -> list[dict]:
     return keep[:n]
 
 
-def one_line(text: Any, limit: int = 200) -> str:
+def clip(text: Any, limit: int = 200) -> str:
+    """Any text as one line of at most `limit` characters (for the results table)."""
     s = " ".join(str(text).split())
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
@@ -164,7 +165,7 @@ def log_tail(log: Path) -> str:
         lines = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
     except OSError:
         return "(no log)"
-    return one_line(lines[-1]) if lines else "(no output)"
+    return clip(lines[-1]) if lines else "(no output)"
 
 
 # ---- the doors ----------------------------------------------------------------------------------
@@ -200,11 +201,11 @@ def door_cli(questions: list[str], warmup: str, ctx: dict) -> dict:
             )
         )
         if out.returncode != 0:
-            raise DoorError(f"`qa ask` exited with {out.returncode}: {one_line(out.stderr)}")
+            raise DoorError(f"`qa ask` exited with {out.returncode}: {clip(out.stderr)}")
         try:
             reply = json.loads(out.stdout.strip().splitlines()[-1])
         except (ValueError, IndexError):
-            raise DoorError(f"`qa ask --json` printed no JSON: {one_line(out.stdout)}") from None
+            raise DoorError(f"`qa ask --json` printed no JSON: {clip(out.stdout)}") from None
         seconds.append(sec)
         inner.append(float(reply.get("seconds") or 0.0))
         answers.append(reply.get("answer", ""))
@@ -416,7 +417,7 @@ def main() -> int:
             weights.ensure_model(s.llm.models_dir, s.llm.model)  # joins parts on first use only
             qa.ingest(settings=s, progress=False)  # once, before any timing
         except Exception as exc:
-            print(f"setup failed: {exc.__class__.__name__}: {one_line(exc)}", file=sys.stderr)
+            print(f"setup failed: {exc.__class__.__name__}: {clip(exc)}", file=sys.stderr)
             return 1
         ctx = {"env": env, "tmp": tmp_dir}
         for door in doors:
@@ -425,9 +426,9 @@ def main() -> int:
             try:
                 row = RUNNERS[door](questions, warm["question"], ctx)
             except Exception as exc:
-                msg = f"{exc.__class__.__name__}: {one_line(exc)}"
+                msg = f"{exc.__class__.__name__}: {clip(exc)}"
                 if isinstance(exc, DoorError):
-                    msg = one_line(exc)
+                    msg = clip(exc)
                 print(f"door {door}: failed: {msg}", file=sys.stderr, flush=True)
                 row = {"door": door, "failed": msg}
             row["load"] = [before, load1()]
