@@ -4,7 +4,8 @@ Small chunks rank well (bench/results.md, "Chunking") but a 48-token chunk can c
 from the sentence that names its subject. With `retrieval.window = w` every hit is given the w
 chunks before and after it in its file (small-to-big), hits whose windows touch become one
 passage, and a passage whose text another higher-ranked passage already holds is dropped. The
-retrieval ranking (hit rate, MRR) is unchanged: only what the LLM reads grows.
+retrieval ranking (hit rate, MRR) is unchanged: only what the LLM reads grows. `WindowExpansion`
+is the same as a llama-index node postprocessor.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from llama_index.core.schema import NodeWithScore, TextNode
+from llama_index.core.postprocessor.types import BaseNodePostprocessor
+from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 # (file name, positions) -> {position: chunk}; missing positions are simply absent.
 Fetch = Callable[[str, list[int]], dict[int, TextNode]]
@@ -107,3 +109,20 @@ def expand(nodes: list[NodeWithScore], fetch: Fetch | None, window: int) -> list
         )
         passages.append(NodeWithScore(node=node, score=s.score))
     return dedupe(passages)
+
+
+class WindowExpansion(BaseNodePostprocessor):
+    """`expand` as a node postprocessor: `window` neighbours a side from `fetch` (the store
+    retriever's `neighbours`), merged and deduped; window 0 or no fetch only dedupes."""
+
+    window: int = 0
+    fetch: Fetch | None = None
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "WindowExpansion"
+
+    def _postprocess_nodes(
+        self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None
+    ) -> list[NodeWithScore]:
+        return expand(nodes, self.fetch, self.window)

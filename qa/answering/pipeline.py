@@ -22,8 +22,8 @@ from llama_index.core.schema import NodeWithScore, QueryBundle
 from qa import prompts
 from qa.answering.answer import Prepared, Source, sources_of, tidy, was_refused
 from qa.answering.check import AnswerCheck
-from qa.answering.context import expand
-from qa.answering.gate import coverage, gate
+from qa.answering.context import WindowExpansion
+from qa.answering.gate import RelevanceGate, coverage
 from qa.answering.grounding import SENTENCE_END, Evidence, metadata_evidence, strip_markers
 from qa.answering.injection import Payloads, collect, sanitize
 from qa.answering.router import about_document, key_terms, route
@@ -105,7 +105,9 @@ class Pipeline:
         return fuse(ranked, self.settings.retrieval.top_k)
 
     def gate(self, nodes: list[NodeWithScore], *queries: str) -> list[NodeWithScore]:
-        return gate(nodes, queries, self.settings.retrieval)
+        return RelevanceGate(retrieval=self.settings.retrieval, queries=queries).postprocess_nodes(
+            nodes
+        )
 
     def assemble(
         self, nodes: list[NodeWithScore], window: int | None = None
@@ -113,7 +115,7 @@ class Pipeline:
         """The passages the LLM reads: hits widened by retrieval.window, merged and deduped."""
         window = self.settings.retrieval.window if window is None else window
         fetch = getattr(self.retriever(), "neighbours", None) if window > 0 else None
-        return expand(nodes, fetch, window)
+        return WindowExpansion(window=window, fetch=fetch).postprocess_nodes(nodes)
 
     def documents(self, nodes: list[NodeWithScore]) -> list[NodeWithScore]:
         """Whole documents for a summary (qa.answering.summary.whole_documents)."""

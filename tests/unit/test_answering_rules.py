@@ -147,6 +147,22 @@ def test_a_question_about_a_document_named_by_its_title_asks_for_the_whole_docum
     assert not about_document(ask, "Amazon rainforest")
 
 
+def test_the_gate_is_a_llama_index_node_postprocessor():
+    from qa.answering.gate import RelevanceGate
+    from qa.settings import RetrievalSettings
+
+    r = RetrievalSettings(similarity_cutoff=0.3, keyword_cutoff=0.5)
+    near = NodeWithScore(node=TextNode(text="anything at all"), score=0.5)
+    named = NodeWithScore(node=TextNode(text="the rotating presidency of CELAC"), score=0.1)
+    other = NodeWithScore(node=TextNode(text="tariffs on steel"), score=0.1)
+    got = RelevanceGate(retrieval=r).postprocess_nodes(
+        [near, named, other], query_str="What is CELAC?"
+    )
+    assert got == [near, named]
+    follow_up = RelevanceGate(retrieval=r, queries=("What is CELAC?",))
+    assert follow_up.postprocess_nodes([other, named], query_str="And it?") == [named]
+
+
 def test_keyword_gate_terms_ignore_what_kind_of_answer_is_wanted():
     assert key_terms("Summarize the speech.") == set()
     assert key_terms("Summarise the report in five bullet points, briefly.") == set()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from llama_index.core.schema import NodeWithScore, TextNode
 
-from qa.answering.context import dedupe, expand
+from qa.answering.context import WindowExpansion, dedupe, expand
 
 CHUNKS = {
     "a.txt": ["Alpha one.", "Alpha two.", "Alpha three.", "Alpha four.", "Alpha five."],
@@ -75,3 +75,11 @@ def test_dedupe_drops_text_a_better_passage_already_holds():
 def test_hits_without_a_position_pass_through():
     free = NodeWithScore(node=TextNode(id_="free", text="No position here."), score=0.4)
     assert expand([free], fetch, 1) == [free]
+
+
+def test_window_expansion_is_a_llama_index_node_postprocessor():
+    pp = WindowExpansion(window=1, fetch=fetch)
+    got = pp.postprocess_nodes([hit("a.txt", 2, 0.9)], query_str="anything")
+    assert [n.node.get_content() for n in got] == [
+        n.node.get_content() for n in expand([hit("a.txt", 2, 0.9)], fetch, 1)
+    ]
