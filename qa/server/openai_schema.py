@@ -92,8 +92,9 @@ def public_sources(sources: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def completion(
-    cid: str, model: str, text: str, sources: list, usage: dict, refused: bool
+    cid: str, model: str, text: str, usage: dict[str, int] | None, **extra: Any
 ) -> dict[str, Any]:
+    """A `chat.completion` body; `extra` carries corpus-qa's own fields (sources, refused)."""
     body = ChatCompletion(
         id=cid,
         object="chat.completion",
@@ -108,8 +109,7 @@ def completion(
             )
         ],
         usage=CompletionUsage(**usage_of(usage)),
-        sources=public_sources(sources),
-        refused=refused,
+        **extra,
     )
     return body.model_dump(exclude_unset=True)
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import re
 import time
 import uuid
@@ -25,11 +24,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from openai.types import CompletionUsage
-from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessage
-from openai.types.chat.chat_completion import Choice
-from openai.types.chat.chat_completion_chunk import Choice as ChunkChoice
-from openai.types.chat.chat_completion_chunk import ChoiceDelta
+
+from qa.server.openai_schema import chunk, completion, sse
 
 REF = re.compile(r"ref-\d+")
 SLOW = re.compile(r"slow-(\d+)")
@@ -64,46 +60,18 @@ def build(words: int = 40, delay: float = 0.0) -> FastAPI:
         slow = SLOW.search(str(messages[-1].get("content") if messages else ""))
         pause = int(slow.group(1)) / 1000 if slow else delay
         cid, created, model = f"chatcmpl-{uuid.uuid4().hex[:12]}", int(time.time()), "stub"
-        usage = CompletionUsage(
-            prompt_tokens=10, completion_tokens=len(text.split()), total_tokens=0
-        )
+        usage = {"prompt_tokens": 10, "completion_tokens": len(text.split())}
         if not body.get("stream"):
-            reply = ChatCompletion(
-                id=cid,
-                object="chat.completion",
-                created=created,
-                model=model,
-                choices=[
-                    Choice(
-                        index=0,
-                        message=ChatCompletionMessage(role="assistant", content=text),
-                        finish_reason="stop",
-                    )
-                ],
-                usage=usage,
-            )
-            return JSONResponse(reply.model_dump(exclude_unset=True))
+            return JSONResponse(completion(cid, model, text, usage))
 
         async def events():
-            def ev(delta: dict, finish: str | None = None) -> bytes:
-                c = ChatCompletionChunk(
-                    id=cid,
-                    object="chat.completion.chunk",
-                    created=created,
-                    model=model,
-                    choices=[
-                        ChunkChoice(index=0, delta=ChoiceDelta(**delta), finish_reason=finish)
-                    ],
-                )
-                return f"data: {json.dumps(c.model_dump(exclude_unset=True))}\n\n".encode()
-
-            yield ev({"role": "assistant", "content": ""})
+            yield sse(chunk(cid, model, created, {"role": "assistant", "content": ""}))
             pieces = text.split(" ")
             for i, piece in enumerate(pieces):
                 if pause:
                     await asyncio.sleep(pause)
-                yield ev({"content": piece if i == 0 else " " + piece})
-            yield ev({}, "stop")
+                yield sse(chunk(cid, model, created, {"content": piece if i == 0 else " " + piece}))
+            yield sse(chunk(cid, model, created, {}, "stop"))
             yield b"data: [DONE]\n\n"
 
         return StreamingResponse(events(), media_type="text/event-stream")

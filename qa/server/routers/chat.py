@@ -40,7 +40,14 @@ async def chat_completions(req: ChatRequest, state: ServerState = Depends(get_st
     if not req.stream:
         worker = state.worker(lambda emit, cancelled: state.engine.ask(question, history, s))
         answer = await _result(worker, deadline, srv)
-        return completion(cid, model_id, answer.text, answer.sources, answer.usage, answer.refused)
+        return completion(
+            cid,
+            model_id,
+            answer.text,
+            answer.usage,
+            sources=public_sources(answer.sources),
+            refused=answer.refused,
+        )
 
     def job(emit, cancelled: threading.Event):
         sources, deltas, answer = state.engine.stream_ask(question, history, s)
