@@ -22,7 +22,16 @@ from pydantic_settings import (
 
 from qa.errors import ConfigError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+
+def _home(module: Path = Path(__file__)) -> Path:
+    """Where corpus/, .qa/ and qa.toml live by default: the checkout's root when run from one
+    (python app.py, an editable install), else the working directory. Installed from a wheel,
+    the package's own folder is site-packages, no place for a corpus or an index."""
+    root = module.resolve().parent.parent
+    return root if (root / "pyproject.toml").is_file() else Path.cwd()
+
+
+REPO_ROOT = _home()
 
 
 def _split_list(v: Any) -> Any:

@@ -3,6 +3,10 @@ tests/integration/test_settings.py)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 import qa
 
 
@@ -60,3 +64,18 @@ def test_pipeline_cache_key_tells_secrets_apart_without_holding_them(monkeypatch
     assert qa.pipeline(with_secrets("pw-a", "sk-a")) is qa.pipeline(a)  # same configuration
     assert len(built) == 3
     assert not [k for k in api._PIPES for secret in ("pw-", "sk-") if secret in k]
+
+
+def test_installed_package_keeps_corpus_and_index_in_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From a wheel, qa/ sits in site-packages: corpus/ and .qa/ default to the working
+    directory there, and to the checkout's root in a checkout."""
+    from qa.settings import _home
+
+    installed = tmp_path / "site-packages" / "qa" / "settings.py"
+    installed.parent.mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    assert _home(installed) == tmp_path
+    assert _home() == Path(qa.settings.__file__).resolve().parent.parent
+    assert (_home() / "pyproject.toml").is_file()
