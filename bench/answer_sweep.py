@@ -2,7 +2,7 @@
 per-sentence grounding threshold, and the follow-up condense mode.
 
     .venv/bin/python bench/answer_sweep.py [--sets article,squad,chat_article,chat_squad]
-        [--out bench/results_sweep.md]
+        [--grid '{"window": [0, 2]}'] [--out bench/results_sweep.md]
 
 Every setting combination runs the real pipeline (`Pipeline.prepare`, `AnswerCheck`); the LLM
 (temperature 0, deterministic) is asked once per distinct prompt and its reply reused, so the
@@ -45,6 +45,10 @@ GRID = {
     "min_support": [0.5, 0.6, 0.7],
     "condense": ["template", "fusion"],
 }
+# --grid replaces these lists by name and adds the settings named below; a setting
+# left out of the grid keeps its default
+RETRIEVAL = ("similarity_cutoff", "keyword_cutoff", "window", "top_k")
+LLM = ("condense", "follow_up_own_query", "history_messages")
 
 
 def history_of(q, by_id) -> list[ChatMessage]:
@@ -76,11 +80,12 @@ def sweep(name: str, data_root: Path, grid: dict) -> dict:
             values = dict(zip(grid, combo, strict=True))
             # settings are frozen: the one loaded pipeline (models, index) reads a variant
             retrieval = s.retrieval.model_copy(
-                update={k: values[k] for k in ("similarity_cutoff", "keyword_cutoff")}
+                update={k: values[k] for k in RETRIEVAL if k in values}
             )
-            llm = s.llm.model_copy(update={"condense": values["condense"]})
+            condense = values.get("condense", s.llm.condense)
+            llm = s.llm.model_copy(update={k: values[k] for k in LLM if k in values})
             pipe.settings = s.model_copy(update={"retrieval": retrieval, "llm": llm})
-            if values["condense"] != "template" and not history:
+            if condense != "template" and not history:
                 continue  # same as template without a conversation
             p = pipe.prepare(q.question, history)
             if p.messages is None:
@@ -89,12 +94,13 @@ def sweep(name: str, data_root: Path, grid: dict) -> dict:
                 key = tuple(msg.content or "" for msg in p.messages)
                 if key not in cache:
                     cache[key] = pipe.llm.chat(p.messages).message.content or ""
-                check = AnswerCheck(p, values["min_support"])
+                check = AnswerCheck(p, values.get("min_support", retrieval.min_support))
                 text = "".join(check.feed(cache[key]) + check.close())
             ok = right(q, Turn(text, was_refused(p, text), [], [], 0.0))
             keys = [combo]
-            if not history:
-                keys.append(combo[:-1] + ("fusion",))  # no conversation: the same run
+            if not history and "condense" in grid and condense == "template":
+                i = list(grid).index("condense")  # no conversation: the same run
+                keys += [combo[:i] + (c,) + combo[i + 1 :] for c in grid["condense"][1:]]
             for k in keys:
                 scores.setdefault(k, []).append(ok)
                 bucket = "follow_up" if q.follow_up_of else q.kind or "fact"
@@ -118,18 +124,20 @@ def sweep(name: str, data_root: Path, grid: dict) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sets", default=",".join(SETS))
+    ap.add_argument("--grid", default="", help="JSON: setting -> values, replacing GRID")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results_sweep.md"))
     args = ap.parse_args()
+    grid = json.loads(args.grid) if args.grid else GRID
     start = time.time()
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.sets.split(","):
-            results.append(sweep(name, Path(tmp), GRID))
+            results.append(sweep(name, Path(tmp), grid))
             print(f"{name}: done in {time.time() - start:.0f} s", file=sys.stderr)
     totals: dict[tuple, list[float]] = {}
     for r in results:
         for row in r["rows"]:
-            k = tuple(row[g] for g in GRID)
+            k = tuple(row[g] for g in grid)
             totals.setdefault(k, []).append(row["right"])
     ranked = sorted(totals.items(), key=lambda kv: -sum(kv[1]) / len(kv[1]))
     default = qa.Settings()
@@ -142,15 +150,16 @@ def main() -> None:
         "refused when unanswerable). Defaults now: similarity_cutoff "
         f"{default.retrieval.similarity_cutoff}, keyword_cutoff "
         f"{default.retrieval.keyword_cutoff}, min_support {default.retrieval.min_support}, "
-        f"condense {default.llm.condense}.",
+        f"condense {default.llm.condense}, window {default.retrieval.window}, top_k "
+        f"{default.retrieval.top_k}; model {default.llm.model}.",
         "",
-        "| " + " | ".join(GRID) + " | " + " | ".join(r["set"] for r in results) + " | mean |",
-        "|" + "---|" * (len(GRID) + len(results) + 1),
+        "| " + " | ".join(grid) + " | " + " | ".join(r["set"] for r in results) + " | mean |",
+        "|" + "---|" * (len(grid) + len(results) + 1),
     ]
     for k, vals in ranked[:25]:
         per = []
         for r in results:
-            row = next((x for x in r["rows"] if tuple(x[g] for g in GRID) == k), None)
+            row = next((x for x in r["rows"] if tuple(x[g] for g in grid) == k), None)
             per.append(f"{row['right']:.3f}" if row else "-")
         lines.append(
             "| "
@@ -162,7 +171,7 @@ def main() -> None:
     lines += ["", "Per kind at the best setting:", ""]
     best = ranked[0][0]
     for r in results:
-        row = next(x for x in r["rows"] if tuple(x[g] for g in GRID) == best)
+        row = next(x for x in r["rows"] if tuple(x[g] for g in grid) == best)
         lines.append(
             f"- {r['set']} ({r['n']} dev items, {r['llm_calls']} LLM calls): "
             + ", ".join(f"{b} {v}" for b, v in row["by_kind"].items())

@@ -4,6 +4,7 @@ Public API (everything a door may use):
     Settings, load_settings()          the one settings model
     ingest(paths=None)                 index corpus/ incrementally -> IngestReport
     ensure_index()                     index corpus/ only when there is no usable index yet
+    summarize()                        cache the summaries of documents too long to read whole
     query_engine()                     llama-index query engine: .query(q) -> Response
     chat_engine(chat_history=None)     llama-index chat engine with its own history
     ask(question, history=None)        one answer as plain data (text, sources, usage, seconds)
@@ -32,6 +33,7 @@ from qa.api import (
     query_engine,
     sources,
     stream_ask,
+    summarize,
 )
 from qa.documents.corpus import SUPPORTED as FILE_TYPES
 from qa.errors import BackendError, ConfigError, CorpusError, InputError, QAError, one_line
@@ -60,5 +62,6 @@ __all__ = [
     "save_upload",
     "sources",
     "stream_ask",
+    "summarize",
     "text",
 ]

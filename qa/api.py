@@ -15,6 +15,8 @@ from pydantic import SecretStr
 
 from qa.answering.engines import CorpusChatEngine, CorpusQueryEngine
 from qa.answering.pipeline import Pipeline, Prepared, sources_of
+from qa.answering.summary import summarize_corpus
+from qa.documents.corpus import scan
 from qa.errors import require_text
 from qa.ingest import IngestReport
 from qa.ingest import ingest as _ingest
@@ -68,6 +70,14 @@ def ingest(
     return _ingest(
         settings or load_settings(), [Path(p) for p in paths] if paths else None, progress=progress
     )
+
+
+def summarize(settings: Settings | None = None, say: Any = None) -> int:
+    """Compute and cache the summaries of the indexed documents too long to read whole
+    (qa.answering.summary.summarize_corpus); how many were computed. `say` gets progress."""
+    s = settings or load_settings()
+    files = [rel for _path, rel in scan(s.corpus_dir)]
+    return summarize_corpus(_indexed_pipeline(s), files, say or (lambda _msg: None))
 
 
 def ensure_index(

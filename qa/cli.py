@@ -28,6 +28,11 @@ def _ingest_args(p: argparse.ArgumentParser) -> None:
         choices=["local", "postgres"],
         help="index into this store (postgres: moves an existing local index there)",
     )
+    p.add_argument(
+        "--summaries",
+        action="store_true",
+        help="also summarise each document too long to read whole (cached by content; slow)",
+    )
 
 
 def cmd_ingest(a: argparse.Namespace) -> int:
@@ -35,14 +40,19 @@ def cmd_ingest(a: argparse.Namespace) -> int:
     report = qa.ingest(a.paths or None, settings=settings, progress=None if not a.json else False)
     if report.total_chunks == 0:
         print("warning: the corpus has no readable documents yet", file=sys.stderr)
+    summaries = None
+    if a.summaries and report.total_chunks:
+        summaries = qa.summarize(settings, say=lambda msg: print(msg, file=sys.stderr))
     if a.json:
-        print(json.dumps(report.as_dict()))
+        out = report.as_dict()
+        print(json.dumps(out if summaries is None else out | {"summaries": summaries}))
     else:
         r = report
         print(
             f"added {r.added}, updated {r.updated}, deleted {r.deleted}, unchanged {r.unchanged}"
             f" files; embedded {r.embedded_chunks} chunks; {r.total_chunks} chunks in the index"
             + (f"; skipped {len(r.skipped)}" if r.skipped else "")
+            + (f"; summarised {summaries} documents" if summaries is not None else "")
         )
     return 0
 

@@ -90,6 +90,9 @@ class LLMSettings(Section):
     # chat_squad 0.414 vs 0.414; bench/results_sweep.md); llm alone rewrote follow-ups wrongly
     # with the 0.5B model (earlier measurement).
     condense: Literal["template", "llm", "fusion"] = "template"
+    # A follow-up with key terms of its own is also retrieved as asked, fused with its
+    # standalone form (qa/answering/pipeline.py, prepare).
+    follow_up_own_query: bool = False
     # Newest conversation messages (user and assistant) the answer prompt shows the LLM, so it
     # can resolve "he" and "And on what date?".
     history_messages: int = Field(4, ge=0, le=20)

@@ -200,7 +200,10 @@ class Pipeline:
         kind = route(q)
         r = self.settings.retrieval
         refusal = self.prompt("refusal")
-        hits = self.retrieve(queries)
+        # A follow-up that names its own subject ("What did he say about the pandemic?") is
+        # also searched as asked: the standalone form leans on the earlier questions' words.
+        own = [q] if history and self.settings.llm.follow_up_own_query and key_terms(q) else []
+        hits = self.retrieve(queries + own)
         if kind == "fact" and hits and about_document(q, hits[0].node.metadata.get("title", "")):
             kind = "summary"
         if kind != "summary" or key_terms(" ".join(queries)):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -91,3 +92,26 @@ def summarize(pipe: Pipeline, chunks: list[TextNode]) -> str:
         fh.write(text)
     os.replace(tmp, path)  # atomic: a concurrent reader sees the old state or the whole file
     return text
+
+
+def summarize_corpus(pipe: Pipeline, files: list[str], say: Callable[[str], None]) -> int:
+    """Summaries computed ahead (`qa ingest --summaries`), so the first summary question about
+    a long document does not wait minutes for its map-reduce. Only documents over the context
+    budget need one, and one already cached for this version is skipped: incremental, like the
+    embeddings. Returns how many were computed."""
+    fetch = getattr(pipe.retriever(), "neighbours", None)
+    if fetch is None:
+        return 0
+    budget = pipe.settings.retrieval.max_context_tokens
+    made = 0
+    for i, file in enumerate(files, 1):
+        chunks = fetch(file, list(range(MAX_DOCUMENT_CHUNKS)))
+        ordered = [chunks[p] for p in sorted(chunks)]
+        if not ordered or cache_path(pipe, ordered).is_file():
+            continue
+        if pipe.count("\n".join(c.get_content() for c in ordered)) <= budget:
+            continue  # read whole when asked: nothing to compute
+        say(f"summarising {file} ({i} of {len(files)})")
+        summarize(pipe, ordered)
+        made += 1
+    return made

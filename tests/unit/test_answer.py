@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.llms import MockLLM
@@ -9,7 +11,7 @@ from pydantic import PrivateAttr
 
 import qa
 from qa.answering.pipeline import is_refusal
-from tests.helpers import with_section
+from tests.helpers import make_settings, with_section
 
 CALLS: list = []
 
@@ -204,3 +206,22 @@ def test_template_condense_names_the_newest_questions(pipe, mock_settings):
         "And where was it held? (follow-up to: Who spoke?; When was the sixth summit?)"
     )
     assert all(c[0] == "chat" for c in CALLS[:1])  # no LLM call to condense
+
+
+def test_summaries_are_computed_ahead_once_per_document_version(tmp_path: Path) -> None:
+    """`qa ingest --summaries`: a document over the context budget gets its map-reduced
+    summary cached at ingest; a second run computes none (incremental); an edit makes one."""
+    s = make_settings(tmp_path, llm="mock", embedding="mock", retrieval={"max_context_tokens": 120})
+    qa.ingest(settings=s, progress=False)
+    said: list[str] = []
+    assert qa.summarize(s, say=said.append) == 1
+    assert said == ["summarising xi_celac_sixth_summit_speech.txt (1 of 1)"]
+    cached = list((tmp_path / "data" / "summaries").glob("*.txt"))
+    assert len(cached) == 1 and cached[0].read_text(encoding="utf-8").strip()
+    assert qa.summarize(s) == 0
+    article = next((tmp_path / "corpus").glob("*.txt"))
+    article.write_text(article.read_text(encoding="utf-8") + "\nA new closing line.\n")
+    qa.ingest(settings=s, progress=False)
+    assert qa.summarize(s) == 1
+    roomy = with_section(s, "retrieval", max_context_tokens=4096)
+    assert qa.summarize(roomy) == 0  # read whole when asked: nothing to compute
