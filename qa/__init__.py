@@ -9,7 +9,7 @@ Public API (everything a door may use):
     ask(question, history=None)        one answer as plain data (text, sources, usage, seconds)
     describe()                         which LLM / embedding / store are answering
     save_upload(settings, name, data)  checked, safely named copy of a file into the corpus
-    FILE_TYPES                         the suffixes ingestion reads (.pdf only with pypdf)
+    FILE_TYPES                         the suffixes ingestion reads (qa.documents.readers.KINDS)
     evaluate(questions, ...)           score answers against a question set
     QAError and subclasses             one-line errors for any door to show
     one_line(exc)                      any exception as that one line
