@@ -53,10 +53,11 @@ def render_sources(sources: list[dict[str, Any]], focus: str = "", note: str = "
     cards = []
     for s in sources:
         meta = " · ".join(html.escape(str(x)) for x in (s.get("title"), s.get("date")) if x)
+        where = html.escape(str(s.get("citation") or s.get("file", "")))  # file, p. 12 / section
         cards.append(
             f'<div class="qa-source" id="qa-source-{int(s.get("n", 0))}">'
             f'<div class="qa-source-head"><span class="qa-source-n">[{int(s.get("n", 0))}]</span>'
-            f'<span class="qa-source-file">{html.escape(str(s.get("file", "")))}</span>'
+            f'<span class="qa-source-file">{where}</span>'
             f' <span class="qa-source-score">score {float(s.get("score") or 0):.2f}</span></div>'
             f'<div class="qa-source-meta">{meta}</div>'
             f'<div class="qa-source-text">{_highlight(str(s.get("text", "")), focus)}</div>'
