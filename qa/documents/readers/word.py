@@ -10,7 +10,6 @@ import zipfile
 import docx
 from docx.opc.exceptions import PackageNotFoundError
 from docx.table import Table
-from docx.text.paragraph import Paragraph
 
 from qa.documents.readers.base import Parsed, UnreadableFile
 from qa.documents.readers.headings import Block, Heading, sections
@@ -27,12 +26,15 @@ def read_docx(raw: bytes, rel: str) -> Parsed:
         raise UnreadableFile(f"{rel}: damaged Word document, skipped") from exc
     blocks: list[Block] = []
     title = (document.core_properties.title or "").strip()
+    # style id -> name, read once: Paragraph.style looks the default style up on every call
+    # (4.5 s of 4.6 s reading a 53-page document)
+    names = {st.style_id: st.name or "" for st in document.styles}
     for item in document.iter_inner_content():
         if isinstance(item, Table):
             blocks += _rows(item)
             continue
         text = " ".join(item.text.split())
-        style = _style(item)
+        style = names.get(item._p.style or "", "")
         level = _HEADING.match(style)
         if not text:
             continue
@@ -46,13 +48,6 @@ def read_docx(raw: bytes, rel: str) -> Parsed:
     heading_title, segments = sections(blocks)
     title = title or heading_title or ""
     return Parsed(segments=segments, metadata={"title": title} if title else {})
-
-
-def _style(p: Paragraph) -> str:
-    try:
-        return p.style.name if p.style is not None else ""
-    except (KeyError, AttributeError):  # a style id the document does not define
-        return ""
 
 
 def _rows(table: Table) -> list[str]:
