@@ -48,6 +48,7 @@ class IngestReport:
     total_chunks: int = 0
     rebuilt: bool = False
     moved_from_local: int = 0  # chunks copied from the local index into PostgreSQL
+    chunks: dict[str, int] = field(default_factory=dict)  # per file indexed in this run
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -149,6 +150,7 @@ def _plan(
         if prior:
             plan.deleted_ids += prior.get("chunks", [])
         report.updated += bool(prior)
+        report.chunks[rel] = len(nodes)
         report.added += not prior
         plan.files[rel] = {
             "sha256": sha,

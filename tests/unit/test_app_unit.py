@@ -214,6 +214,23 @@ def test_upload_handler_saves_indexes_and_reports(
     assert any(src["file"] == "glass.txt" for src in answer.sources)
 
 
+def test_upload_reports_each_document_and_why_one_was_not_indexed(
+    mock_settings: qa.Settings, tmp_path, monkeypatch
+) -> None:
+    import shutil
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
+    upload = _endpoint(app.build_app(mock_settings), "upload")
+    data = Path(__file__).parents[1] / "data"
+    sent = []
+    for i, name in enumerate(["heron-station-guide.docx", "bad/scanned.pdf"]):
+        (tmp_path / "gradio" / str(i)).mkdir(parents=True)
+        sent.append(shutil.copy(data / name, tmp_path / "gradio" / str(i)))
+    _, report = upload(sent)
+    assert "Added heron-station-guide.docx (8 passages)" in report, report
+    assert "scanned.pdf: no text layer" in report, report
+
+
 def test_upload_handler_reads_only_gradio_uploads(
     mock_settings: qa.Settings, tmp_path, monkeypatch
 ) -> None:

@@ -78,3 +78,33 @@ def test_pdf_and_docx_passages_reach_the_sources(mock_settings: qa.Settings) -> 
     assert "shared-mime-info-spec.pdf, p. 4" in cites
     assert "heron-station-guide.docx, Installation > Linux" in cites
     assert "xi_celac_sixth_summit_speech.txt" in cites
+
+
+def test_open_source_shows_the_passage_in_its_page(tmp_path: Path) -> None:
+    import shutil
+
+    from qa.documents import chunking, corpus
+
+    data = Path(__file__).parents[1] / "data"
+    shutil.copy(data / "shared-mime-info-spec.pdf", tmp_path)
+    doc = corpus.read(tmp_path / "shared-mime-info-spec.pdf", "shared-mime-info-spec.pdf")
+    node = next(n for n in chunking.split(doc, 48, 0) if "default weight" in n.text)
+    s = qa.load_settings(corpus_dir=tmp_path, store={"data_dir": tmp_path / "d"})
+    src = sources_of([NodeWithScore(node=node, score=0.6)])[0].as_dict()
+    opened = qa.open_source(src, settings=s)
+    assert opened["passage"] == node.text and opened["page"] == 4
+    assert opened["before"] and opened["after"]
+    assert "Shared MIME-info Database\n2.2. The source XML files" in opened["before"]  # page 4
+    panel = app.render_sources([src | {"context": opened}])
+    assert "Open in the document (page 4)" in panel
+    assert f'<mark class="qa-passage">{html.escape(node.text)}</mark>' in panel
+
+
+def test_open_source_stays_in_the_corpus(tmp_path: Path) -> None:
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "secret.txt").write_text("The vault code is 1234.")
+    s = qa.load_settings(corpus_dir=tmp_path / "corpus", store={"data_dir": tmp_path / "d"})
+    src = {"file": "../secret.txt", "text": "The vault code is 1234."}
+    assert qa.open_source(src, settings=s) is None
+    assert qa.open_source({"file": "gone.txt", "text": "x"}, settings=s) is None
+    assert "<details" not in app.render_sources([{"n": 1, "file": "a.txt", "context": None}])
