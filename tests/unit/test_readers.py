@@ -183,3 +183,9 @@ def test_the_readme_lists_every_supported_type():
     assert SUPPORTED == frozenset(KINDS)
     for suffix in SUPPORTED:
         assert f"`{suffix}`" in readme, suffix
+
+
+def test_html_wrapper_named_like_furniture_keeps_its_content(tmp_path: Path):
+    page = '<body><div class="page nav-open"><main><p>The ferry leaves at 9.</p></main></div>'
+    doc = _read(_write(tmp_path, "ferry.html", page))
+    assert doc.text == "The ferry leaves at 9."

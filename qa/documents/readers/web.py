@@ -52,8 +52,8 @@ def _text(tag: Tag) -> str:
 def _furniture(tag: Tag) -> bool:
     """The boilerplate rule: a page header outside the content, or an element named as
     navigation, menu, footer, sidebar, banner... by its id, class or role."""
-    if tag.name in {"html", "body", "main", "article"}:
-        return False
+    if tag.name in {"html", "body", "main", "article"} or tag.find(["main", "article"]):
+        return False  # a wrapper around the content ("page nav-open") is not furniture
     if tag.name == "header" and not tag.find_parent(["article", "main"]):
         return True
     names = " ".join([tag.get("id") or "", tag.get("role") or "", *(tag.get("class") or [])])
