@@ -62,7 +62,7 @@ def scan(
         for entry in entries:
             rel = prefix + entry.name
             path = Path(entry.path)
-            if entry.name.startswith("."):
+            if entry.name.startswith((".", "~$")):  # hidden, or an Office lock file
                 continue
             if entry.is_symlink():
                 if _link_ok(path, rel, boundary, follow_external, say):

@@ -189,3 +189,9 @@ def test_html_wrapper_named_like_furniture_keeps_its_content(tmp_path: Path):
     page = '<body><div class="page nav-open"><main><p>The ferry leaves at 9.</p></main></div>'
     doc = _read(_write(tmp_path, "ferry.html", page))
     assert doc.text == "The ferry leaves at 9."
+
+
+def test_scan_skips_office_lock_files(tmp_path: Path):
+    _write(tmp_path, "~$guide.docx", b"\x0bJohn Smith")  # Word's owner file while editing
+    _write(tmp_path, "guide.md", "# Guide\n\nText.")
+    assert [rel for _, rel in corpus.scan(tmp_path)] == ["guide.md"]
