@@ -9,8 +9,9 @@ Public API (everything a door may use):
     chat_engine(chat_history=None)     llama-index chat engine with its own history
     ask(question, history=None)        one answer as plain data (text, sources, usage, seconds)
     describe()                         which LLM / embedding / store are answering
+    open_source(source)                the document text around a source passage
     save_upload(settings, name, data)  checked, safely named copy of a file into the corpus
-    FILE_TYPES                         the suffixes ingestion reads (.pdf only with pypdf)
+    FILE_TYPES                         the suffixes ingestion reads (qa.documents.readers.KINDS)
     evaluate(questions, ...)           score answers against a question set
     QAError and subclasses             one-line errors for any door to show
     one_line(exc)                      any exception as that one line
@@ -29,6 +30,7 @@ from qa.api import (
     ensure_index,
     evaluate,
     ingest,
+    open_source,
     pipeline,
     query_engine,
     sources,
@@ -57,6 +59,7 @@ __all__ = [
     "ingest",
     "load_settings",
     "one_line",
+    "open_source",
     "pipeline",
     "query_engine",
     "save_upload",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from qa.answering.engines import CorpusChatEngine, CorpusQueryEngine
 from qa.answering.pipeline import Pipeline, Prepared, sources_of
 from qa.answering.summary import summarize_corpus
 from qa.documents.corpus import scan
+from qa.documents.excerpt import excerpt
 from qa.errors import require_text
 from qa.ingest import IngestReport
 from qa.ingest import ingest as _ingest
@@ -65,11 +66,13 @@ def ingest(
     paths: Iterable[str | Path] | None = None,
     settings: Settings | None = None,
     progress: bool | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> IngestReport:
-    """Index corpus/ (or the given files and folders) incrementally; see qa.ingest."""
-    return _ingest(
-        settings or load_settings(), [Path(p) for p in paths] if paths else None, progress=progress
-    )
+    """Index corpus/ (or the given files and folders) incrementally; see qa.ingest. `warn`
+    receives each one-line warning (a skipped file) instead of standard error."""
+    paths = [Path(p) for p in paths] if paths else None
+    extra = {"warn": warn} if warn else {}
+    return _ingest(settings or load_settings(), paths, progress=progress, **extra)
 
 
 def summarize(settings: Settings | None = None, say: Any = None) -> int:
@@ -202,6 +205,20 @@ def stream_ask(
         answer.refused, answer.usage, answer.seconds = done.refused, done.usage, done.seconds
 
     return srcs, deltas(), answer
+
+
+def open_source(source: dict[str, Any], settings: Settings | None = None) -> dict[str, Any] | None:
+    """The document text around a source passage ({before, passage, after, page, section}),
+    read from the corpus file; None when the file is gone or no longer holds the passage."""
+    s = settings or load_settings()
+    found = excerpt(
+        s.corpus_dir,
+        str(source.get("file", "")),
+        str(source.get("text", "")),
+        source.get("page"),
+        source.get("section"),
+    )
+    return found.as_dict() if found else None
 
 
 def evaluate(*args: Any, **kwargs: Any) -> Any:

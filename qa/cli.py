@@ -66,7 +66,7 @@ def cmd_ask(a: argparse.Namespace) -> int:
     qa.ensure_index()  # a fresh checkout: index corpus/ first (the answer reads only)
     ans = qa.ask(sys.stdin.read() if a.question == "-" else a.question)
     if a.json:
-        keep = ("file", "title", "score", "text")
+        keep = ("file", "title", "page", "section", "citation", "score", "text")
         print(
             json.dumps(
                 {
@@ -90,7 +90,8 @@ def _print_sources(sources: list[dict]) -> None:
         print("\nSources:")
     for s in sources:
         date = f", {s['date']}" if s.get("date") else ""
-        print(f"  [{s['n']}] {s['file']} ({s['title']}{date}) score {s['score']:.2f}")
+        where = s.get("citation") or s["file"]
+        print(f"  [{s['n']}] {where} ({s['title']}{date}) score {s['score']:.2f}")
 
 
 def cmd_chat(a: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from qa.documents import chunking, corpus
+from qa.documents import chunking, corpus, readers
 from qa.errors import one_line
 from qa.models.factory import build_embedding
 from qa.settings import Settings
@@ -48,6 +48,7 @@ class IngestReport:
     total_chunks: int = 0
     rebuilt: bool = False
     moved_from_local: int = 0  # chunks copied from the local index into PostgreSQL
+    chunks: dict[str, int] = field(default_factory=dict)  # per file indexed in this run
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -58,6 +59,7 @@ def _signature(s: Settings, embed_name: str) -> dict:
         "embedding": f"{s.embedding.mode}:{embed_name}",
         "chunk_size": s.retrieval.chunk_size,
         "chunk_overlap": s.retrieval.chunk_overlap,
+        "readers": readers.VERSION,
     }
 
 
@@ -107,6 +109,7 @@ def _plan(
             plan.files[rel] = info
             plan.kept.add(rel)
     limit = s.ingest.max_file_mb * MB
+    limits = corpus.Limits(max_pages=s.ingest.max_pages)
 
     def drop(rel: str, line: str) -> None:
         """One file fails, the rest of the corpus is still indexed; its old chunks go."""
@@ -136,7 +139,7 @@ def _plan(
             plan.kept.add(rel)
             continue
         try:
-            doc = corpus.read(path, rel)
+            doc = corpus.read(path, rel, limits)
             nodes = chunking.split(doc, s.retrieval.chunk_size, s.retrieval.chunk_overlap)
         except corpus.UnreadableFile as exc:
             skip(str(exc))
@@ -147,6 +150,7 @@ def _plan(
         if prior:
             plan.deleted_ids += prior.get("chunks", [])
         report.updated += bool(prior)
+        report.chunks[rel] = len(nodes)
         report.added += not prior
         plan.files[rel] = {
             "sha256": sha,

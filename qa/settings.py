@@ -165,6 +165,9 @@ class IngestSettings(Section):
     # tokens: tens of minutes of CPU embedding for one file, where the article corpus holds KBs;
     # twice ui.max_upload_mb, so every accepted upload is indexed.
     max_file_mb: float = Field(20.0, gt=0)
+    # PDFs with more pages are skipped with a warning: 2000 pages is ~1M tokens, ~20k chunks,
+    # minutes of CPU embedding; a larger book is better split into volumes.
+    max_pages: int = Field(2000, gt=0)
     # Index files reached through a symbolic link whose real path is outside the corpus folder.
     # Off: a link such as passwd.txt -> /etc/passwd must not end up in answers.
     follow_external_links: bool = False

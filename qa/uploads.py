@@ -15,7 +15,8 @@ import tempfile
 import unicodedata
 from pathlib import Path
 
-from qa.documents.corpus import HTML_TYPES, PDF_TYPES, SUPPORTED, scan
+from qa.documents.corpus import SUPPORTED, scan
+from qa.documents.readers import KINDS
 from qa.errors import InputError
 from qa.settings import Settings
 
@@ -25,6 +26,8 @@ MAX_NAME = 100  # characters of the stem kept from the uploaded name
 MAX_NAME_BYTES = 200
 MAX_SUFFIX = 16  # characters: longer is no suffix ingestion reads anyway
 _UNSAFE = re.compile(r"[^\w.-]+")
+# the first bytes of the binary types (a .docx is a zip); every other type is UTF-8 text
+_MAGIC = {".pdf": b"%PDF-", ".docx": b"PK\x03\x04"}
 
 
 def safe_name(filename: str) -> str:
@@ -46,9 +49,9 @@ def safe_name(filename: str) -> str:
 def _check_content(name: str, suffix: str, data: bytes) -> None:
     if not data.strip():
         raise InputError(f"{name}: the file is empty")
-    if suffix in PDF_TYPES:
-        if not data.startswith(b"%PDF-"):
-            raise InputError(f"{name}: not a PDF file")
+    if suffix in _MAGIC:
+        if not data.startswith(_MAGIC[suffix]):
+            raise InputError(f"{name}: not a {KINDS[suffix]} file")
         return
     if b"\x00" in data:
         raise InputError(f"{name}: looks like a binary file, not text")
@@ -59,8 +62,13 @@ def _check_content(name: str, suffix: str, data: bytes) -> None:
     controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\n\r\f")
     if controls > max(8, len(text) // 100):
         raise InputError(f"{name}: looks like a binary file, not text")
-    if suffix not in HTML_TYPES and not text.strip():
+    if KINDS[suffix] != "HTML" and not text.strip():
         raise InputError(f"{name}: the file is empty")
+
+
+def allowed() -> str:
+    """The supported types for a refusal: ".docx (Word), .htm (HTML), ..."."""
+    return ", ".join(f"{k} ({KINDS[k]})" for k in sorted(SUPPORTED))
 
 
 def _identical(corpus_dir: Path, data: bytes) -> str | None:
@@ -86,7 +94,7 @@ def check_upload(settings: Settings, filename: str, data: bytes) -> tuple[str, s
     shown = Path(str(filename or "").replace("\\", "/")).name or name
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED:
-        kinds = ", ".join(sorted(SUPPORTED))
+        kinds = allowed()
         got = f"'{suffix}'" if suffix else "a file without a suffix"
         raise InputError(f"{shown}: cannot index {got}; upload one of {kinds}")
     limit_mb = settings.ui.max_upload_mb

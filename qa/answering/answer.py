@@ -28,6 +28,12 @@ class Source:
     score: float
     text: str
     chunk_id: str
+    page: int | None = None  # PDF passages
+    section: str | None = None  # heading path: "Installation > Linux"
+
+    @property
+    def citation(self) -> str:
+        return citation(self.file, self.page, self.section)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -35,10 +41,20 @@ class Source:
             "file": self.file,
             "title": self.title,
             "date": self.date,
+            "page": self.page,
+            "section": self.section,
+            "citation": self.citation,
             "score": round(self.score, 4),
             "text": self.text,
             "chunk_id": self.chunk_id,
         }
+
+
+def citation(file: str, page: int | None = None, section: str | None = None) -> str:
+    """Where a passage is, the same in every door: "report.pdf, p. 12",
+    "guide.docx, Installation > Linux", or the file alone."""
+    where = f"p. {page}" if page else (section or "")
+    return f"{file}, {where}" if where else file
 
 
 def sources_of(nodes: list[NodeWithScore]) -> list[Source]:
@@ -51,6 +67,8 @@ def sources_of(nodes: list[NodeWithScore]) -> list[Source]:
             score=float(n.score or 0.0),
             text=n.node.get_content(),
             chunk_id=n.node.node_id,
+            page=n.node.metadata.get("page"),
+            section=n.node.metadata.get("section"),
         )
         for i, n in enumerate(nodes, 1)
     ]

@@ -12,7 +12,7 @@ import tiktoken
 from llama_index.core.node_parser import SentenceSplitter
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
-from qa.documents.corpus import SourceFile
+from qa.documents.corpus import Segment, SourceFile
 
 ENCODING = "cl100k_base"
 # Most text handed to the sentence splitter in one call. Its regular expressions run under a
@@ -50,34 +50,44 @@ def blocks(text: str, limit: int = BLOCK_CHARS) -> Iterator[str]:
 
 
 def split(doc: SourceFile, chunk_size: int, chunk_overlap: int) -> list[TextNode]:
-    """Chunks of at most chunk_size tokens, each with file, title, date and position metadata."""
+    """Chunks of at most chunk_size tokens, each with file, title, date and position metadata,
+    and the page (PDF) or section (heading path) it comes from. A chunk never crosses a
+    segment, so it cites one page or one section; a plain text file is one segment."""
     splitter = SentenceSplitter(
         chunk_size=chunk_size,
         chunk_overlap=chunk_overlap,
         tokenizer=tokenizer(),
         include_metadata=False,
     )
-    nodes = []
-    cursor = 0
-    texts = (t for block in blocks(doc.text) for t in splitter.split_text(block))
-    for i, text in enumerate(texts):
-        start = doc.text.find(text[:50], max(0, cursor - 2000))
-        start = start if start >= 0 else cursor
-        cursor = start + len(text)
-        meta = {
-            "file_name": doc.rel,
-            "title": doc.metadata.get("title", doc.rel),
-            "position": i,
-        }
-        if doc.metadata.get("date"):
-            meta["date"] = doc.metadata["date"]
-        node = TextNode(
-            id_=chunk_id(doc.rel, i, text),
-            text=text,
-            metadata=meta,
-            start_char_idx=start,
-            end_char_idx=cursor,
-        )
-        node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=doc.rel)
-        nodes.append(node)
+    nodes: list[TextNode] = []
+    for seg, offset in zip(doc.segments, doc.starts, strict=True):
+        cursor = 0
+        for text in (t for block in blocks(seg.text) for t in splitter.split_text(block)):
+            start = seg.text.find(text[:50], max(0, cursor - 2000))
+            start = start if start >= 0 else cursor
+            cursor = start + len(text)
+            nodes.append(_node(doc, seg, len(nodes), text, offset + start, offset + cursor))
     return nodes
+
+
+def _node(doc: SourceFile, seg: Segment, i: int, text: str, start: int, end: int) -> TextNode:
+    meta: dict[str, str | int] = {
+        "file_name": doc.rel,
+        "title": doc.metadata.get("title", doc.rel),
+        "position": i,
+    }
+    if doc.metadata.get("date"):
+        meta["date"] = doc.metadata["date"]
+    if seg.page is not None:
+        meta["page"] = seg.page
+    if seg.section:
+        meta["section"] = seg.section
+    node = TextNode(
+        id_=chunk_id(doc.rel, i, text),
+        text=text,
+        metadata=meta,
+        start_char_idx=start,
+        end_char_idx=end,
+    )
+    node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=doc.rel)
+    return node

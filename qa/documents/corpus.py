@@ -1,40 +1,37 @@
-"""Read the documents of a corpus: plain text, Markdown, HTML (and PDF where pypdf is present).
-
-Each file becomes one Document with its title and date as metadata, taken from a front-matter
-block (`---` / `key: value` / `---`) when the file has one. A file that cannot be read as text is
-reported, never fatal.
+"""Find the documents of a corpus (`scan`) and read one (`read`) through the reader of its type
+(qa.documents.readers): its text in segments that know their page or section, and its title
+and date. A file that cannot be read is reported in one line, never fatal.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
-from importlib.util import find_spec
 from pathlib import Path
 
-TEXT_TYPES = {".txt", ".md", ".markdown", ".rst"}
-HTML_TYPES = {".html", ".htm"}
-PDF_TYPES = {".pdf"} if find_spec("pypdf") else set()
-SUPPORTED = TEXT_TYPES | HTML_TYPES | PDF_TYPES
+from qa.documents.readers import SUPPORTED, Limits, Segment, UnreadableFile, parse
 
-
-class UnreadableFile(Exception):
-    """The file is binary, empty or not decodable; ingestion skips it with a warning."""
+__all__ = ["SUPPORTED", "Limits", "Segment", "SourceFile", "UnreadableFile", "read", "scan"]
 
 
 @dataclass
 class SourceFile:
-    """One file of the corpus, its content hash and its parsed text."""
+    """One file of the corpus, its content hash and its parsed text: `text` is the segments
+    joined by blank lines, each segment starting at its `starts` offset in it."""
 
     path: Path
     rel: str
     sha256: str
     text: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
+    segments: list[Segment] = field(default_factory=list)
+    starts: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.text and not self.segments:  # text alone: one segment, no page or section
+            self.segments, self.starts = [Segment(text=self.text)], [0]
 
 
 def scan(
@@ -65,7 +62,7 @@ def scan(
         for entry in entries:
             rel = prefix + entry.name
             path = Path(entry.path)
-            if entry.name.startswith("."):
+            if entry.name.startswith((".", "~$")):  # hidden, or an Office lock file
                 continue
             if entry.is_symlink():
                 if _link_ok(path, rel, boundary, follow_external, say):
@@ -111,88 +108,24 @@ def file_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-_FRONT = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
-
-
-def _front_matter(text: str) -> tuple[dict[str, str], str]:
-    m = _FRONT.match(text)
-    if not m:
-        return {}, text
-    meta = {}
-    for line in m.group(1).splitlines():
-        if ":" in line:
-            k, v = line.split(":", 1)
-            meta[k.strip().lower()] = v.strip().strip('"')
-    return meta, text[m.end() :]
-
-
-class _HTMLText(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.parts: list[str] = []
-        self.title = ""
-        self._skip = 0
-        self._in_title = False
-
-    def handle_starttag(self, tag: str, attrs: object) -> None:
-        if tag in {"script", "style"}:
-            self._skip += 1
-        self._in_title = tag == "title"
-        if tag in {"p", "br", "div", "li", "h1", "h2", "h3", "tr"}:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in {"script", "style"} and self._skip:
-            self._skip -= 1
-        self._in_title = False
-
-    def handle_data(self, data: str) -> None:
-        if self._in_title:
-            self.title += data.strip()
-        elif not self._skip:
-            self.parts.append(data)
-
-
-def _decode(raw: bytes, name: str) -> str:
-    if b"\x00" in raw[:8192]:
-        raise UnreadableFile(f"{name}: binary file, skipped")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UnreadableFile(f"{name}: not UTF-8 text, skipped") from exc
-
-
-def read(path: Path, rel: str) -> SourceFile:
+def read(path: Path, rel: str, limits: Limits | None = None) -> SourceFile:
     """Parse one file; raise UnreadableFile with a one-line reason when it has no usable text."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise UnreadableFile(f"{rel}: cannot be read ({exc.strerror}), skipped") from exc
     sha = hashlib.sha256(raw).hexdigest()
-    suffix = path.suffix.lower()
-    meta: dict[str, str] = {}
-    if suffix in PDF_TYPES:
-        text = _pdf_text(path, rel)
-    elif suffix in HTML_TYPES:
-        parser = _HTMLText()
-        parser.feed(_decode(raw, rel))
-        text = re.sub(r"\n\s*\n+", "\n\n", "".join(parser.parts))
-        if parser.title:
-            meta["title"] = parser.title
-    else:
-        meta, text = _front_matter(_decode(raw, rel))
-    text = text.strip()
-    if not text:
+    parsed = parse(raw, rel, path.suffix.lower(), limits or Limits())
+    segments = [s for s in parsed.segments if s.text.strip()]
+    if not segments:
         raise UnreadableFile(f"{rel}: empty file, skipped")
-    meta.setdefault("title", path.stem.replace("_", " ").replace("-", " "))
+    starts, pos = [], 0
+    for seg in segments:
+        starts.append(pos)
+        pos += len(seg.text) + 2
+    meta = dict(parsed.metadata)
+    if not meta.get("title"):
+        meta["title"] = path.stem.replace("_", " ").replace("-", " ")
     meta["file_name"] = rel
-    return SourceFile(path=path, rel=rel, sha256=sha, text=text, metadata=meta)
-
-
-def _pdf_text(path: Path, rel: str) -> str:
-    try:
-        from pypdf import PdfReader
-
-        return "\n\n".join(page.extract_text() or "" for page in PdfReader(path).pages)
-    except Exception as exc:  # pypdf raises many kinds on damaged files
-        raise UnreadableFile(f"{rel}: unreadable PDF, skipped") from exc
+    text = "\n\n".join(seg.text for seg in segments)
+    return SourceFile(path, rel, sha, text, meta, segments, starts)

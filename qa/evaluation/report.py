@@ -142,7 +142,10 @@ def markdown(run: EvalRun) -> str:
         "|---|---|---|---|---|",
     ]
     for r in run.results:
-        srcs = ", ".join(f"[{s['n']}] {s['file']} {s['score']:.2f}" for s in r.get("sources", []))
+        srcs = ", ".join(
+            f"[{s['n']}] {s.get('citation') or s['file']} {s['score']:.2f}"
+            for s in r.get("sources", [])
+        )
         lines.append(
             f"| {_cell(r['id'])} | {_cell(r['question'])} | {_cell(r.get('answer'))} "
             f"| {_cell(_verdicts(r), 400)} | {_cell(srcs)} |"

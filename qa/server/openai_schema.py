@@ -87,7 +87,18 @@ def usage_of(usage: dict[str, int] | None) -> dict[str, int]:
 
 
 def public_sources(sources: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    keep = ("n", "file", "title", "date", "score", "text", "chunk_id")
+    keep = (
+        "n",
+        "file",
+        "title",
+        "date",
+        "page",
+        "section",
+        "citation",
+        "score",
+        "text",
+        "chunk_id",
+    )
     return [{k: s.get(k) for k in keep if k in s} for s in sources]
 
 

@@ -51,6 +51,8 @@ def responder(s: qa.Settings) -> Callable[[str, list[Any]], Iterator[tuple[str, 
             srcs, deltas, answer = qa.stream_ask(
                 question, history=clean_history(history), settings=s
             )
+            for src in srcs:  # each card can open its passage in the document
+                src["context"] = qa.open_source(src, settings=s)
             panel = render_sources(
                 srcs, focus=question, note="No passage in the documents matches this question."
             )

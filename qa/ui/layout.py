@@ -53,9 +53,10 @@ def build_app(settings: qa.Settings | None = None) -> gr.Blocks:
                 sources.render()
                 with gr.Accordion("Add documents to the corpus", open=False):
                     files = gr.File(
-                        label=f"Upload .txt, .md, … (up to {s.ui.max_upload_mb} MB each)",
+                        label=f"Upload PDF, Word, HTML, Markdown or text (up to "
+                        f"{s.ui.max_upload_mb} MB each)",
                         file_count="multiple",
-                        # only what ingestion reads here: .pdf only where pypdf is installed
+                        # only what ingestion reads (qa.documents.readers.KINDS)
                         file_types=sorted(qa.FILE_TYPES),
                         elem_id="qa-upload",
                     )

@@ -21,6 +21,10 @@ CSS = """
 .qa-source-meta { color: var(--body-text-color-subdued); font-size: 0.9em; margin: 2px 0 6px; }
 .qa-source-text { white-space: pre-wrap; font-size: 0.92em; line-height: 1.4; }
 .qa-source-text mark { background: #fde68a; color: inherit; padding: 0 1px; }
+.qa-source-open summary { cursor: pointer; color: var(--color-accent); font-size: 0.9em; }
+.qa-source-context { white-space: pre-wrap; font-size: 0.9em; line-height: 1.4; max-height: 40vh;
+  overflow-y: auto; border-left: 3px solid var(--border-color-primary); padding-left: 8px; }
+.qa-source-context mark { background: #fde68a; color: inherit; }
 #qa-status { font-size: 0.9em; color: var(--body-text-color-subdued); }
 """
 
@@ -53,16 +57,33 @@ def render_sources(sources: list[dict[str, Any]], focus: str = "", note: str = "
     cards = []
     for s in sources:
         meta = " · ".join(html.escape(str(x)) for x in (s.get("title"), s.get("date")) if x)
+        where = html.escape(str(s.get("citation") or s.get("file", "")))  # file, p. 12 / section
         cards.append(
             f'<div class="qa-source" id="qa-source-{int(s.get("n", 0))}">'
             f'<div class="qa-source-head"><span class="qa-source-n">[{int(s.get("n", 0))}]</span>'
-            f'<span class="qa-source-file">{html.escape(str(s.get("file", "")))}</span>'
+            f'<span class="qa-source-file">{where}</span>'
             f' <span class="qa-source-score">score {float(s.get("score") or 0):.2f}</span></div>'
             f'<div class="qa-source-meta">{meta}</div>'
             f'<div class="qa-source-text">{_highlight(str(s.get("text", "")), focus)}</div>'
+            f"{_opened(s.get('context'))}"
             "</div>"
         )
     return "".join(cards)
+
+
+def _opened(context: dict[str, Any] | None) -> str:
+    """A source opened in its document (qa.open_source): a click on "Open in the document"
+    shows the text around the passage, the passage marked, with the page for a PDF."""
+    if not context:
+        return ""
+    page = f" (page {int(context['page'])})" if context.get("page") else ""
+    before, after = (html.escape(str(context.get(k) or "")) for k in ("before", "after"))
+    passage = html.escape(str(context.get("passage") or ""))
+    return (
+        f'<details class="qa-source-open"><summary>Open in the document{page}</summary>'
+        f'<div class="qa-source-context">…{before}<mark class="qa-passage">{passage}</mark>'
+        f"{after}…</div></details>"
+    )
 
 
 def _models(settings: qa.Settings) -> str:

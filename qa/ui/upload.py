@@ -52,16 +52,30 @@ def uploader(s: qa.Settings) -> Callable[..., tuple]:
         if saved:
             progress(0.5, desc=f"indexing {len(saved)} file(s)")
             try:
-                report = qa.ingest(saved, settings=s, progress=True)
-                names = ", ".join(p.name for p in saved)
-                lines.append(
-                    f"✅ Added {names} to the corpus: {report.embedded_chunks} passage(s) "
-                    f"indexed, {report.total_chunks} in the index. Ask about it in the chat."
-                )
-                for skipped in getattr(report, "skipped", []) or []:
-                    lines.append(f"{ERROR_MARK} {skipped}: could not be read, not indexed")
+                warned: list[str] = []
+                report = qa.ingest(saved, settings=s, progress=True, warn=warned.append)
+                lines += added_lines(report, saved, warned)
             except Exception as exc:
                 lines.append(error_text(exc))
         return None, "\n\n".join(lines)
 
     return upload
+
+
+def added_lines(report: Any, saved: list[Path], warned: list[str] | None = None) -> list[str]:
+    """What the upload did, a line per document: its name and passage count, or why it was
+    not indexed (a scanned PDF, a damaged file...)."""
+    chunks = getattr(report, "chunks", {}) or {}
+    skipped = set(getattr(report, "skipped", []) or [])
+    done = [f"{p.name} ({chunks.get(p.name, 0)} passages)" for p in saved if p.name not in skipped]
+    lines = []
+    if done:
+        lines.append(
+            f"✅ Added {', '.join(done)} to the corpus; {report.total_chunks} passages in the "
+            "index. Ask about it in the chat."
+        )
+    for p in saved:
+        if p.name in skipped:
+            why = [w for w in warned or [] if w.startswith(f"{p.name}: ")]
+            lines.append(f"{ERROR_MARK} " + (why[0] if why else f"{p.name}: could not be read"))
+    return lines

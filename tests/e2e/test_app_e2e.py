@@ -309,6 +309,28 @@ def test_upload_then_answer_from_it(new_page, server) -> None:
     assert "glassworks.txt" in page.locator("#qa-sources").inner_text()
 
 
+def test_upload_a_pdf_then_open_its_cited_page(new_page, server) -> None:
+    """A PDF uploaded in the browser is cited by page; its card opens the page's text with the
+    passage marked."""
+    page = new_page()
+    pdf = REPO_ROOT / "tests" / "data" / "shared-mime-info-spec.pdf"
+    page.get_by_text("Add documents to the corpus").click()
+    page.locator("#qa-upload input[type=file]").set_input_files(str(pdf))
+    status = page.locator("#qa-upload-status")
+    status.get_by_text("Added").wait_for(timeout=180_000)
+    assert "shared-mime-info-spec.pdf (" in status.inner_text()  # its passage count
+    answer = ask(page, "What is the default weight value of a glob element?")
+    assert "50" in answer, answer
+    first = page.locator("#qa-sources .qa-source").first
+    assert "shared-mime-info-spec.pdf, p. 4" in first.locator(".qa-source-file").inner_text()
+    first.get_by_text("Open in the document (page 4)").click()
+    marked = first.locator(".qa-source-context mark")
+    marked.wait_for()
+    words = " ".join(marked.inner_text().split())  # the card joins the passage's lines
+    assert words and words in " ".join(first.locator(".qa-source-text").inner_text().split())
+    assert "2.2. The source XML files" in first.locator(".qa-source-context").inner_text()
+
+
 # ---- Python client ----------------------------------------------------------------------------
 def test_gradio_client_chat_endpoint(server, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

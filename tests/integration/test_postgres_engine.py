@@ -89,3 +89,23 @@ def test_cli_moves_local_index_to_postgres(pg_settings):
     assert report["moved_from_local"] == report["total_chunks"] > 0
     assert report["embedded_chunks"] == 0 and report["unchanged"] == 1
     assert PgStore(pg_settings).count() == report["total_chunks"]
+
+
+def test_pdf_pages_and_docx_sections_survive_postgres(pg_settings):
+    """page and section travel in the chunk metadata (jsonb) and come back on retrieval."""
+    import shutil
+    from pathlib import Path
+
+    from qa.documents import corpus
+
+    data = Path(__file__).parents[1] / "data"
+    for name in ("shared-mime-info-spec.pdf", "heron-station-guide.docx"):
+        shutil.copy(data / name, pg_settings.corpus_dir)
+    assert _ingest(pg_settings).added == 3
+    pipe = qa.pipeline(pg_settings)
+    top = pipe.retrieve("What is the default weight value of a glob element?")[0].node
+    assert top.metadata["file_name"] == "shared-mime-info-spec.pdf"
+    pages = corpus.read(data / "shared-mime-info-spec.pdf", "spec.pdf").segments
+    assert top.get_content()[:40] in pages[top.metadata["page"] - 1].text  # its own page
+    top = pipe.retrieve("Which TCP port does the Heron receiver daemon listen on?")[0].node
+    assert top.metadata["section"] == "Installation > Linux"

@@ -4,7 +4,6 @@ auth, and the chat function on mocks."""
 from __future__ import annotations
 
 import ast
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -215,6 +214,23 @@ def test_upload_handler_saves_indexes_and_reports(
     assert any(src["file"] == "glass.txt" for src in answer.sources)
 
 
+def test_upload_reports_each_document_and_why_one_was_not_indexed(
+    mock_settings: qa.Settings, tmp_path, monkeypatch
+) -> None:
+    import shutil
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
+    upload = _endpoint(app.build_app(mock_settings), "upload")
+    data = Path(__file__).parents[1] / "data"
+    sent = []
+    for i, name in enumerate(["heron-station-guide.docx", "bad/scanned.pdf"]):
+        (tmp_path / "gradio" / str(i)).mkdir(parents=True)
+        sent.append(shutil.copy(data / name, tmp_path / "gradio" / str(i)))
+    _, report = upload(sent)
+    assert "Added heron-station-guide.docx (8 passages)" in report, report
+    assert "scanned.pdf: no text layer" in report, report
+
+
 def test_upload_handler_reads_only_gradio_uploads(
     mock_settings: qa.Settings, tmp_path, monkeypatch
 ) -> None:
@@ -244,10 +260,9 @@ def _upload_types(demo) -> list[str]:
 def test_upload_offers_only_the_types_ingestion_reads(
     mock_settings: qa.Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pdf = importlib.util.find_spec("pypdf") is not None
-    assert (".pdf" in qa.FILE_TYPES) is pdf  # one list, in qa.documents.corpus
+    assert {".pdf", ".docx", ".html", ".md"} <= qa.FILE_TYPES  # qa.documents.readers.KINDS
     assert _upload_types(app.build_app(mock_settings)) == sorted(qa.FILE_TYPES)
-    monkeypatch.setattr(qa, "FILE_TYPES", {".txt", ".md"})  # as without pypdf
+    monkeypatch.setattr(qa, "FILE_TYPES", {".txt", ".md"})  # the browser reads the one list
     assert _upload_types(app.build_app(mock_settings)) == [".md", ".txt"]
 
 

@@ -128,3 +128,52 @@ def test_empty_corpus_gives_clear_error(mock_settings):
         f.unlink()
     with pytest.raises(qa.CorpusError, match="no readable documents"):
         qa.ask("Where was the summit?", settings=mock_settings)
+
+
+def test_bad_documents_each_get_one_line_and_the_rest_is_indexed(mock_settings):
+    """A scanned, an encrypted and a truncated PDF, a .docx that is another zip, an HTML page
+    of scripts: one warning each; the article, a good PDF and a good .docx are indexed."""
+    import shutil
+    import zipfile
+    from pathlib import Path
+
+    data = Path(__file__).parents[1] / "data"
+    corpus = mock_settings.corpus_dir
+    for name in ("bad/scanned.pdf", "bad/encrypted.pdf", "heron-station-guide.docx"):
+        shutil.copy(data / name, corpus)
+    spec = (data / "shared-mime-info-spec.pdf").read_bytes()
+    (corpus / "spec.pdf").write_bytes(spec)
+    (corpus / "truncated.pdf").write_bytes(spec[: len(spec) // 2])
+    with zipfile.ZipFile(corpus / "photos.docx", "w") as z:
+        z.writestr("img/readme.txt", "holiday photos")
+    (corpus / "app.html").write_text("<html><body><script>boot()</script></body></html>")
+    warnings: list[str] = []
+    r = qa.api._ingest(mock_settings, None, progress=False, warn=warnings.append)
+    bad = ["app.html", "encrypted.pdf", "photos.docx", "scanned.pdf", "truncated.pdf"]
+    assert sorted(r.skipped) == bad and r.added == 3
+    assert len(warnings) == 5 and all("\n" not in w for w in warnings)
+    assert all(any(w.startswith(f"{b}: ") for w in warnings) for b in bad)
+    metas = [rec["metadata"] for rec in _records(mock_settings)]
+    assert {m["page"] for m in metas if m["file_name"] == "spec.pdf"} == set(range(1, 18))
+    guide = {m.get("section") for m in metas if m["file_name"] == "heron-station-guide.docx"}
+    assert "Installation > Linux" in guide
+    again = qa.api._ingest(mock_settings, None, progress=False, warn=lambda _m: None)
+    assert (again.unchanged, again.embedded_chunks) == (3, 0)  # incremental for every type
+
+
+def test_page_limit_skips_only_that_pdf(mock_settings):
+    import shutil
+    from pathlib import Path
+
+    from tests.helpers import with_section
+
+    shutil.copy(
+        Path(__file__).parents[1] / "data" / "shared-mime-info-spec.pdf", mock_settings.corpus_dir
+    )
+    s = with_section(mock_settings, "ingest", max_pages=10)
+    warnings: list[str] = []
+    r = qa.api._ingest(s, None, progress=False, warn=warnings.append)
+    assert r.skipped == ["shared-mime-info-spec.pdf"] and r.added == 1
+    assert warnings == [
+        "shared-mime-info-spec.pdf: 17 pages is over ingest.max_pages (10), skipped"
+    ]

@@ -133,3 +133,28 @@ def test_saved_upload_is_indexed(s: qa.Settings) -> None:
     report = qa.ingest([path], settings=s, progress=False)
     assert report.added == 1
     assert report.embedded_chunks >= 1
+
+
+def test_refusal_names_every_allowed_type(s: qa.Settings) -> None:
+    with pytest.raises(qa.InputError) as exc:
+        save_upload(s, "slides.pptx", b"PK\x03\x04 some zip")
+    msg = str(exc.value)
+    assert msg.startswith("slides.pptx: cannot index '.pptx'; upload one of")
+    assert all(suffix in msg for suffix in qa.FILE_TYPES) and "(Word)" in msg
+
+
+DATA = Path(__file__).parents[1] / "data"
+
+
+@pytest.mark.parametrize("name", ["shared-mime-info-spec.pdf", "heron-station-guide.docx"])
+def test_binary_documents_are_accepted(s: qa.Settings, name: str) -> None:
+    data = (DATA / name).read_bytes()
+    assert save_upload(s, name, data).read_bytes() == data
+
+
+@pytest.mark.parametrize(("name", "kind"), [("a.pdf", "PDF"), ("a.docx", "Word")])
+def test_binary_document_with_other_content_is_refused(
+    s: qa.Settings, name: str, kind: str
+) -> None:
+    with pytest.raises(qa.InputError, match=f"a.{name[2:]}: not a {kind} file"):
+        save_upload(s, name, b"plain text pretending\n")
