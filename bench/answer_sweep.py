@@ -74,7 +74,8 @@ def sweep(name: str, data_root: Path, grid: dict) -> dict:
     cache: dict[tuple[str, ...], str] = {}
     scores: dict[tuple, list[bool]] = {}
     kinds: dict[tuple, dict[str, list[bool]]] = {}
-    for q in items:
+    for i, q in enumerate(items, 1):
+        print(f"{name}: {i}/{len(items)} {q.id} ({len(cache)} LLM calls)", file=sys.stderr)
         history = history_of(q, by_id)
         for combo in itertools.product(*grid.values()):
             values = dict(zip(grid, combo, strict=True))

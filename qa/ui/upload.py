@@ -76,6 +76,10 @@ def added_lines(report: Any, saved: list[Path], warned: list[str] | None = None)
         )
     for p in saved:
         if p.name in skipped:
+            # an upload ingestion cannot read is taken back, so later ingests do not warn
+            # about it again and again
+            p.unlink(missing_ok=True)
             why = [w for w in warned or [] if w.startswith(f"{p.name}: ")]
-            lines.append(f"{ERROR_MARK} " + (why[0] if why else f"{p.name}: could not be read"))
+            why_line = why[0] if why else f"{p.name}: could not be read"
+            lines.append(f"{ERROR_MARK} {why_line}; not added to the corpus")
     return lines

@@ -229,6 +229,11 @@ def test_upload_reports_each_document_and_why_one_was_not_indexed(
     _, report = upload(sent)
     assert "Added heron-station-guide.docx (8 passages)" in report, report
     assert "scanned.pdf: no text layer" in report, report
+    assert "not added to the corpus" in report
+    # taken back: the next ingest does not warn about it again
+    assert not (mock_settings.corpus_dir / "scanned.pdf").exists()
+    assert (mock_settings.corpus_dir / "heron-station-guide.docx").is_file()
+    assert qa.ingest(settings=mock_settings, progress=False).skipped == []
 
 
 def test_upload_handler_reads_only_gradio_uploads(
