@@ -139,10 +139,12 @@ class Evidence:
         )
 
     def best_passages(self, sentence: str, min_overlap: int = 2) -> list[int]:
-        """1-based numbers of the passages sharing the most content words with the sentence."""
+        """1-based numbers of the passages sharing the most content words with the sentence
+        (at least `min_overlap`, or every word of a shorter answer: "Mexico." is cited too)."""
         words = set(stems(sentence))
+        min_overlap = min(min_overlap, len(words))
         scores = [len(words & p) for p in self._passage_stems]
-        if not scores or max(scores) < min_overlap:
+        if not scores or not min_overlap or max(scores) < min_overlap:
             return []
         top = max(scores)
         return [i for i, s in enumerate(scores, 1) if s >= max(min_overlap, top - 1)]

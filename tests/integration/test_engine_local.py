@@ -132,7 +132,10 @@ def test_ask_json_from_the_command_line(local_settings):
     data = json.loads(out.stdout)
     assert "Mexico City" in data["answer"]
     assert set(data) >= {"answer", "sources", "usage", "seconds"}
-    assert set(data["sources"][0]) == {"file", "title", "score", "text"}
+    first = data["sources"][0]
+    assert {"file", "title", "citation", "score", "text"} <= set(first)
+    assert set(first) <= {"file", "title", "page", "section", "citation", "score", "text"}
+    assert first["citation"].startswith("xi_celac_sixth_summit_speech.txt")
     assert data["usage"]["prompt_tokens"] > 0 and data["usage"]["completion_tokens"] > 0
 
 
