@@ -42,10 +42,9 @@ def whole_documents(pipe: Pipeline, nodes: list[NodeWithScore]) -> list[NodeWith
     out: list[NodeWithScore] = []
     used = 0
     for file in dict.fromkeys(n.node.metadata.get("file_name", "") for n in nodes):
-        chunks = fetch(file, list(range(MAX_DOCUMENT_CHUNKS)))
-        if not chunks:
+        ordered = document_chunks(fetch, file)
+        if not ordered:
             continue
-        ordered = [chunks[p] for p in sorted(chunks)]
         text = "\n".join(c.get_content() for c in ordered)
         cost = pipe.count(text)
         if cost > budget:
@@ -65,6 +64,14 @@ def whole_documents(pipe: Pipeline, nodes: list[NodeWithScore]) -> list[NodeWith
         out.append(NodeWithScore(node=node, score=best))
         used += cost
     return out or pipe.assemble(nodes)
+
+
+def document_chunks(
+    fetch: Callable[[str, list[int]], dict[int, TextNode]], file: str
+) -> list[TextNode]:
+    """Every chunk of one document, in reading order."""
+    chunks = fetch(file, list(range(MAX_DOCUMENT_CHUNKS)))
+    return [chunks[p] for p in sorted(chunks)]
 
 
 def cache_path(pipe: Pipeline, chunks: list[TextNode]) -> Path:
@@ -105,8 +112,7 @@ def summarize_corpus(pipe: Pipeline, files: list[str], say: Callable[[str], None
     budget = pipe.settings.retrieval.max_context_tokens
     made = 0
     for i, file in enumerate(files, 1):
-        chunks = fetch(file, list(range(MAX_DOCUMENT_CHUNKS)))
-        ordered = [chunks[p] for p in sorted(chunks)]
+        ordered = document_chunks(fetch, file)
         if not ordered or cache_path(pipe, ordered).is_file():
             continue
         if pipe.count("\n".join(c.get_content() for c in ordered)) <= budget:
