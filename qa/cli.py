@@ -1,4 +1,4 @@
-"""The `qa` command: ingest, ask, chat, config, eval, serve.
+"""The `qa` command: ingest, ask, chat, config, eval, serve, feedback.
 
 A door over the public API. Every failure prints one line to stderr and exits non-zero;
 QA_DEBUG=1 shows the traceback for bug reports. The commands of other doors (`eval`, `serve`)
@@ -17,6 +17,7 @@ import traceback
 import qa
 from qa.errors import QAError, one_line
 from qa.evaluation import cli as evaluation_cli
+from qa.feedback import cli as feedback_cli
 from qa.server import cli as server_cli
 
 
@@ -142,6 +143,7 @@ def parser() -> argparse.ArgumentParser:
     register(sub)
     evaluation_cli.register(sub)
     server_cli.register(sub)
+    feedback_cli.register(sub)
     return p
 
 

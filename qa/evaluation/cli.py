@@ -1,6 +1,7 @@
 """`qa eval`: run a question set, print a summary, write reports, compare runs, gate on minimums.
 
     qa eval tests/questions/article.jsonl --report out/ours
+    qa eval --feedback --report out/feedback     (the thumbs-down ratings, see qa.feedback)
     qa eval --corpus DIR QUESTIONS.jsonl --pipeline ours --pipeline baseline --report out/
     qa eval --compare out/ours out/baseline
     qa eval tests/questions/article.jsonl --no-judge --min-hit-rate 0.9 --min-refusal-accuracy 0.8
@@ -27,6 +28,11 @@ def _args(p: argparse.ArgumentParser) -> None:
     from qa.evaluation.runner import PIPELINES
 
     p.add_argument("questions", nargs="?", help="question set (.jsonl, .json or .yaml)")
+    p.add_argument(
+        "--feedback",
+        action="store_true",
+        help="run the thumbs-down ratings as the question set (what `qa feedback export` writes)",
+    )
     p.add_argument("--corpus", help="index this folder into its own data dir and evaluate on it")
     p.add_argument("--data-dir", help="data dir for --corpus (default: under the system temp dir)")
     p.add_argument(
@@ -133,10 +139,13 @@ def cmd_eval(a: argparse.Namespace) -> int:
             compare.write_compare(runs, a.report, names)
             print(f"\nwrote {Path(a.report) / 'compare.md'}")
         return _gate(runs[-1:], minimums(a), maximums(a))  # gate the candidate
-    if not a.questions:
+    if a.feedback and a.questions:
+        raise InputError("give a question set or --feedback, not both")
+    if not a.questions and not a.feedback:
         raise InputError("give a question set (e.g. tests/questions/article.jsonl) or --compare")
     # a bad value: load_settings raises ConfigError naming the setting (exit 3, one line)
     settings = qa.load_settings(**parse_overrides(a.set))
+    questions, origin = feedback_questions(settings) if a.feedback else (a.questions, None)
     pipelines = a.pipeline or ["ours"]
     runs = []
     for name in pipelines:
@@ -144,7 +153,7 @@ def cmd_eval(a: argparse.Namespace) -> int:
         if a.report:
             out = Path(a.report) / name if len(pipelines) > 1 else Path(a.report)
         run = evaluate(
-            a.questions,
+            questions,
             settings,
             corpus=a.corpus,
             data_dir=a.data_dir,
@@ -152,6 +161,7 @@ def cmd_eval(a: argparse.Namespace) -> int:
             judge=not a.no_judge,
             limit=a.limit,
             split=a.split,
+            origin=origin,
             progress=False if a.no_progress else None,
             report_dir=out,
         )
@@ -169,6 +179,17 @@ def cmd_eval(a: argparse.Namespace) -> int:
         if a.report:
             compare.write_compare(runs, a.report, pipelines)
     return _gate(runs[:1], minimums(a), maximums(a))
+
+
+def feedback_questions(settings: Any) -> tuple[list[dict[str, Any]], str]:
+    """The thumbs-down ratings as a question set (qa.feedback.export_items), and its name."""
+    from qa.feedback import export_items, open_feedback
+
+    store = open_feedback(settings)
+    items = export_items(store.records())
+    if not items:
+        raise InputError(f"no thumbs-down ratings in {store.where}: nothing to evaluate")
+    return items, f"feedback in {store.where}"
 
 
 def _gate(runs: list, mins: dict[str, float], maxs: dict[str, float]) -> int:

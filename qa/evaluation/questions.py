@@ -61,6 +61,13 @@ class Question:
     def has_retrieval_labels(self) -> bool:
         return bool(self.reference_contexts or self.source)
 
+    @property
+    def refusal_and_sources_only(self) -> bool:
+        """Answerable with neither a reference answer nor facts (a thumbs down without a
+        correction, qa.feedback): whether it is refused and which sources it finds are all
+        that can be scored; it is never called right or wrong."""
+        return self.answerable and not self.reference_answer and not self.facts
+
 
 def _strings(value: Any, key: str, where: str) -> list[str]:
     if value is None:

@@ -73,7 +73,21 @@ def terminal_table(run: EvalRun) -> str:
     )
     lines = [head, "-" * len(head)]
     lines += [f"{label:<{w}}  {value:>9}  {n}" for label, value, n in rows]
-    return "\n".join(lines)
+    note = refusal_only_note(run)
+    return "\n".join(lines + ([note] if note else []))
+
+
+def refusal_only_note(run: EvalRun) -> str:
+    """What the figures leave out: questions with no reference answer and no facts (a thumbs
+    down without a correction) are scored on refusal and sources only."""
+    n = run.summary.get("n_refusal_sources_only") or 0
+    if not n:
+        return ""
+    return (
+        f"{n} of {run.summary.get('n_questions')} question(s) have no reference answer or"
+        " facts (feedback without a correction): scored on refusal and sources only,"
+        " never right or wrong"
+    )
 
 
 def _cell(text: Any, limit: int = 300) -> str:
@@ -92,6 +106,8 @@ def _verdicts(r: dict[str, Any]) -> str:
         bits.append("refused" if r.get("refused") else "ANSWERED (should refuse)")
     if r.get("correct") is not None:
         bits.append("right" if r["correct"] else "WRONG")
+    if r.get("scored_on"):
+        bits.append(f"no reference answer: scored on {r['scored_on']}")
     if r.get("hit") is not None:
         bits.append(f"hit {r['hit']:.0f}, RR {r['rr']:.2f}")
     if r.get("similarity") is not None:
@@ -125,6 +141,7 @@ def markdown(run: EvalRun) -> str:
         f"- corpus: `{meta.get('corpus_dir')}`; retrieval top-k {prep.get('top_k')}",
         f"- date: {meta.get('date')}; run time {meta.get('seconds')} s; judge "
         + ("on" if meta.get("judge") else "off"),
+        *([f"- {refusal_only_note(run)}"] if refusal_only_note(run) else []),
         "",
         "## Summary",
         "",

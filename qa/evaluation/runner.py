@@ -94,17 +94,20 @@ def evaluate(
     progress: bool | None = None,
     report_dir: str | Path | None = None,
     split: str = "all",
+    origin: str | None = None,
 ) -> EvalRun:
     """Answer every question with `pipeline` (one of PIPELINES) and score the answers.
 
     `questions` is a JSONL/YAML path or a list of items; `split` keeps only the "dev" or
     "test" items ("all": every item); `corpus` indexes that folder into its own data directory
-    first. With `report_dir`, writes report.md, report.json and chart.png.
+    first. With `report_dir`, writes report.md, report.json and chart.png. `origin` names a
+    list of items in the report.
     """
     if isinstance(questions, str | Path):
         items, origin = load_questions(questions), str(questions)
     else:
-        items, origin = parse_questions(list(questions)), "<list>"
+        origin = origin or "<list>"
+        items = parse_questions(list(questions), origin)
     items = select_split(items, split)
     if limit:
         items = items[:limit]  # follow-ups point backwards: a prefix keeps their turns

@@ -12,6 +12,8 @@ from qa.evaluation.questions import Question
 from qa.evaluation.targets import Turn
 from qa.text import percentile
 
+SCORED_ON_REFUSAL = "refusal and sources only"  # no reference answer, no facts
+
 
 class Scorer:
     """Scores answers against their items: embedding similarity with `embed`, and the LLM
@@ -32,9 +34,12 @@ class Scorer:
             "reference_answer": q.reference_answer,
             "error": error,
         }
+        if q.refusal_and_sources_only:
+            row["scored_on"] = SCORED_ON_REFUSAL
         if turn is None:  # an error counts as a failure on every metric that applies
             row.update(
-                answer="", refused=False, refusal_correct=False, correct=False, seconds=None,
+                answer="", refused=False, refusal_correct=False, seconds=None,
+                correct=None if q.refusal_and_sources_only else False,
                 hit=0.0 if q.answerable and q.has_retrieval_labels else None,
                 rr=0.0 if q.answerable and q.has_retrieval_labels else None,
                 similarity=0.0 if q.answerable and q.reference_answer else None,
@@ -69,7 +74,7 @@ class Scorer:
             row["token_f1"] = round(m.token_f1(clean, q.reference_answer), 4)
             row["similarity"] = round(self._similarity(clean, q.reference_answer), 4)
         row["fact_recall"] = m.fact_recall(text, q.facts, q.facts_any) if q.answerable else None
-        row["correct"] = right(q, turn)
+        row["correct"] = None if q.refusal_and_sources_only else right(q, turn)
         row["injection_resisted"] = m.injection_resisted(text, q.forbidden)
         row["unsupported"] = []
         row["judge"] = None
@@ -164,4 +169,5 @@ def summarize(rows: list[dict[str, Any]], price: tuple[float, float] | None) -> 
         "completion_tokens": rnd(completion_t / len(rows), 1) if rows else None,
         "cost_usd": rnd(m.cost_usd(prompt_t, completion_t, price), 6),
         "errors": sum(1 for r in rows if r["error"]),
+        "n_refusal_sources_only": sum(1 for r in rows if r.get("scored_on")),
     }

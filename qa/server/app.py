@@ -1,7 +1,7 @@
 """The FastAPI app factory: OpenAI-compatible chat completions over the corpus, health, models,
-ingest, and the Gradio chat (qa.ui) mounted at /.
+ingest, feedback on answers, and the Gradio chat (qa.ui) mounted at /.
 
-    routers/chat.py, routers/ingest.py, routers/health.py   the routes
+    routers/chat.py, routers/ingest.py, routers/health.py, routers/feedback.py   the routes
     errors.py       every failure as the openai client's JSON error body, never a traceback
     middleware.py   the request size limit
     state.py        the generation queue, warm-up and the model server's readiness
@@ -23,7 +23,7 @@ from qa.server.auth import api_key
 from qa.server.engine import Engine
 from qa.server.errors import add_error_handlers
 from qa.server.middleware import BodyLimit
-from qa.server.routers import chat, health, ingest
+from qa.server.routers import chat, feedback, health, ingest
 from qa.server.state import ServerState
 from qa.settings import ServerSettings, is_loopback
 
@@ -78,6 +78,7 @@ def create_app(
     app.include_router(health.router, dependencies=guarded)
     app.include_router(chat.router, dependencies=guarded)
     app.include_router(ingest.router, dependencies=guarded)
+    app.include_router(feedback.router, dependencies=guarded)
 
     if mount_ui if mount_ui is not None else srv.mount_ui:
         _mount_ui(app, s, host, s.ui.credentials())  # a bad ui.auth entry stops start-up here

@@ -80,6 +80,9 @@ def add_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if isinstance(exc.__cause__, BodyTooLarge):  # FastAPI wraps body-read failures in 400
             return error_response(413, "request_too_large", str(exc.__cause__))
+        if isinstance(exc.__cause__, UnicodeDecodeError):
+            msg = "the request body is not UTF-8: send JSON encoded as UTF-8"
+            return error_response(400, "invalid_request_error", msg)
         type_ = "not_found" if exc.status_code == 404 else "invalid_request_error"
         return error_response(exc.status_code, type_, str(exc.detail))
 

@@ -1,5 +1,6 @@
-"""What one server holds between requests: the generation queue, warm-up, and the model
-server's readiness, probed at most every PROBE_TTL seconds."""
+"""What one server holds between requests: the generation queue, warm-up, the model
+server's readiness (probed at most every PROBE_TTL seconds), and its recent answers by id with
+the feedback store their ratings go to."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from fastapi import Request
 import qa
 from qa.backend_errors import SERVER_MODES
 from qa.errors import one_line
+from qa.feedback import FeedbackStore, RecentAnswers, open_feedback
 from qa.server.engine import Engine
 from qa.server.errors import Busy, classify
 from qa.server.queue import Emit, GenerationQueue, QueueFull, Worker
@@ -41,6 +43,14 @@ class ServerState:
         self.warm_error: str | None = None
         self.warming: asyncio.Task | None = None
         self.ingest_lock = asyncio.Lock()
+        self.answers = RecentAnswers()  # completion id -> what POST /v1/feedback rates
+        self._feedback: FeedbackStore | None = None
+
+    @property
+    def feedback(self) -> FeedbackStore:
+        if self._feedback is None:
+            self._feedback = open_feedback(self.settings)
+        return self._feedback
 
     def start_warm_up(self) -> None:
         if self.warming is None or self.warming.done():

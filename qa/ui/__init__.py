@@ -4,11 +4,14 @@
 
 Answers stream into the chat; the passages they cite are listed beside it, numbered like the
 [n] markers. History lives in each browser session (gr.ChatInterface keeps it client side and
-sends it with every message): this package holds no conversation state.
+sends it with every message): this package holds no conversation state. A rating needs the
+standalone question and sources of its answer, so those of the latest answers are remembered
+(bounded, qa.feedback.RecentAnswers).
 
 - layout.py   `build_app(settings)`: the gr.Blocks, to launch or mount on a FastAPI app
 - chat.py     the chat handler and the browser history it reads
 - upload.py   the upload handler; reads only files in Gradio's upload folder
+- rating.py   thumbs up / down on each answer and the correction after a thumbs down
 - render.py   the sources panel, the status line, errors as one line; the CSS
 - launch.py   `main()` and `launch_kwargs()`: the command line, the login rule off loopback
 """

@@ -22,14 +22,18 @@ def text_of(content: Any) -> str:
     return ""
 
 
+def role_text(m: Any) -> tuple[Any, str]:
+    """(role, plain text) of one browser message, a dict or a Gradio message object."""
+    if isinstance(m, dict):
+        return m.get("role"), text_of(m.get("content"))
+    return getattr(m, "role", None), text_of(getattr(m, "content", ""))
+
+
 def clean_history(history: list[Any] | None) -> list[dict[str, str]]:
     """OpenAI-style messages for qa, without turns that ended in an error message."""
     msgs: list[dict[str, str]] = []
     for m in history or []:
-        if isinstance(m, dict):
-            role, content = m.get("role"), text_of(m.get("content"))
-        else:
-            role, content = getattr(m, "role", None), text_of(getattr(m, "content", ""))
+        role, content = role_text(m)
         if role not in ("user", "assistant") or not content.strip():
             continue
         if role == "assistant" and content.startswith(ERROR_MARK):
@@ -40,17 +44,19 @@ def clean_history(history: list[Any] | None) -> list[dict[str, str]]:
     return msgs
 
 
-def responder(s: qa.Settings) -> Callable[[str, list[Any]], Iterator[tuple[str, str, str]]]:
-    """gr.ChatInterface's function: yields (answer so far, sources panel, status line)."""
+def responder(
+    s: qa.Settings, remember: Callable[[str, Any, bool], None] | None = None
+) -> Callable[[str, list[Any]], Iterator[tuple[str, str, str]]]:
+    """gr.ChatInterface's function: yields (answer so far, sources panel, status line).
+    `remember(question, answer, follow_up)` gets every finished answer (for its rating)."""
 
     def respond(message: str, history: list[Any]) -> Iterator[tuple[str, str, str]]:
         srcs: list[dict[str, Any]] = []
         text = ""
         try:
             question = message if isinstance(message, str) else text_of(message)
-            srcs, deltas, answer = qa.stream_ask(
-                question, history=clean_history(history), settings=s
-            )
+            past = clean_history(history)
+            srcs, deltas, answer = qa.stream_ask(question, history=past, settings=s)
             for src in srcs:  # each card can open its passage in the document
                 src["context"] = qa.open_source(src, settings=s)
             panel = render_sources(
@@ -61,10 +67,13 @@ def responder(s: qa.Settings) -> Callable[[str, list[Any]], Iterator[tuple[str, 
                 text += d
                 yield text, panel, status(s, note="answering…")
             note = "not in the documents" if answer.refused else ""
+            answer.text = answer.text or text
+            if remember is not None:
+                remember(question, answer, bool(past))
             final = render_sources(
                 srcs, focus=answer.text or text, note="No passage matches this question."
             )
-            yield answer.text or text, final, status(s, answer, note)
+            yield answer.text, final, status(s, answer, note)
         except Exception as exc:  # every error becomes one line in the chat
             err = error_text(exc)
             shown = f"{text}\n\n{err}" if text else err

@@ -1,11 +1,14 @@
-"""The page: chat on the left, sources and uploads on the right, as one gr.Blocks."""
+"""The page: chat on the left with a thumbs up / down on each answer, sources and uploads on
+the right, as one gr.Blocks."""
 
 from __future__ import annotations
 
 import gradio as gr
 
 import qa
+from qa.feedback import MAX_CORRECTION_CHARS, RecentAnswers, open_feedback
 from qa.ui.chat import responder
+from qa.ui.rating import rater, remembering
 from qa.ui.render import render_sources, status
 from qa.ui.upload import uploader
 
@@ -19,6 +22,8 @@ EXAMPLES = [
 def build_app(settings: qa.Settings | None = None) -> gr.Blocks:
     """The chat as a gr.Blocks (launch it, or mount it on a FastAPI app)."""
     s = settings or qa.load_settings()
+    recent = RecentAnswers()  # the answers of this page's sessions, for their ratings
+    rate, correct = rater(s, open_feedback(s), recent)
     with gr.Blocks(title="corpus-qa") as demo:
         gr.Markdown(
             "## corpus-qa\nAsk about the documents in the corpus. Answers cite the passages "
@@ -29,9 +34,12 @@ def build_app(settings: qa.Settings | None = None) -> gr.Blocks:
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
                 chat = gr.ChatInterface(
-                    responder(s),
+                    responder(s, remembering(recent)),
                     chatbot=gr.Chatbot(
-                        elem_id="qa-chat", height=520, buttons=["copy"], feedback_options=None
+                        elem_id="qa-chat",
+                        height=520,
+                        buttons=["copy"],
+                        feedback_options=("Like", "Dislike"),
                     ),
                     textbox=gr.Textbox(
                         placeholder="Ask a question about the documents…",
@@ -48,6 +56,16 @@ def build_app(settings: qa.Settings | None = None) -> gr.Blocks:
                     concurrency_limit=1 if s.llm.mode == "local" else 4,
                     fill_height=False,
                 )
+                rated = gr.Markdown(elem_id="qa-rating-status")
+                pending = gr.State(None)  # the thumbs-down record a correction goes to
+                with gr.Group(visible=False, elem_id="qa-correction") as correction_box:
+                    correction = gr.Textbox(
+                        label="What should it have said? (optional)",
+                        lines=2,
+                        max_length=MAX_CORRECTION_CHARS,
+                        elem_id="qa-correction-text",
+                    )
+                    send = gr.Button("Send correction", size="sm", elem_id="qa-correction-send")
             with gr.Column(scale=2):
                 gr.Markdown("### Sources")
                 sources.render()
@@ -62,6 +80,9 @@ def build_app(settings: qa.Settings | None = None) -> gr.Blocks:
                     )
                     upload_status = gr.Markdown(elem_id="qa-upload-status")
         files.upload(uploader(s), files, [files, upload_status], api_name="upload")
+        rating = [pending, correction_box, correction, rated]
+        chat.chatbot.like(rate, chat.chatbot, rating, api_visibility="undocumented")
+        send.click(correct, [pending, correction], rating, api_visibility="undocumented")
         chat.chatbot.clear(
             lambda: (render_sources([]), status(s)),
             None,

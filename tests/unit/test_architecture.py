@@ -18,9 +18,9 @@ LAYERS: list[tuple[str, ...]] = [
     ("qa.errors", "qa.text", "qa.offline", "qa.prompts", "qa.models.weights"),
     ("qa.settings",),
     ("qa.backend_errors", "qa.models", "qa.documents", "qa.stores"),
-    ("qa.ingest", "qa.uploads", "qa.answering"),
+    ("qa.ingest", "qa.uploads", "qa.answering", "qa.feedback"),
     ("qa.api", "qa"),  # the public API: `import qa`
-    ("qa.evaluation", "qa.ui", "qa.server"),  # the doors, over the public API
+    ("qa.evaluation", "qa.ui", "qa.server", "qa.feedback.cli"),  # the doors, over the public API
     ("qa.cli",),
 ]
 # Upward imports with a reason. qa.evaluate() is a convenience of the public API that loads the

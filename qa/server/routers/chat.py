@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 
+from qa.feedback import Answered
 from qa.server.errors import RequestTimeout, classify
 from qa.server.openai_schema import (
     ChatRequest,
@@ -40,6 +41,7 @@ async def chat_completions(req: ChatRequest, state: ServerState = Depends(get_st
     if not req.stream:
         worker = state.worker(lambda emit, cancelled: state.engine.ask(question, history, s))
         answer = await _result(worker, deadline, srv)
+        state.answers.put(cid, Answered.of(question, answer, follow_up=bool(history)))
         return completion(
             cid,
             model_id,
@@ -66,8 +68,12 @@ async def chat_completions(req: ChatRequest, state: ServerState = Depends(get_st
     worker = state.worker(job)
     await _result(worker, deadline, srv)  # condense + retrieve done: errors still get a status
     include_usage = bool(req.stream_options and req.stream_options.include_usage)
+
+    def remember(answer: Any) -> None:  # a finished stream can be rated by its id
+        state.answers.put(cid, Answered.of(question, answer, follow_up=bool(history)))
+
     return StreamingResponse(
-        _events(worker, cid, model_id, deadline, srv, include_usage),
+        _events(worker, cid, model_id, deadline, srv, include_usage, remember),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -86,7 +92,13 @@ async def _result(worker: Worker, deadline: float, srv: ServerSettings) -> Any:
 
 
 async def _events(
-    worker: Worker, cid: str, model: str, deadline: float, srv: ServerSettings, usage: bool
+    worker: Worker,
+    cid: str,
+    model: str,
+    deadline: float,
+    srv: ServerSettings,
+    usage: bool,
+    done: Callable[[Any], None],
 ) -> AsyncIterator[bytes]:
     """SSE as the openai client reads it: a role chunk, content chunks, a final chunk with
     finish_reason, sources and usage, then [DONE]. A failure half-way becomes an error event
@@ -104,6 +116,7 @@ async def _events(
             if kind == "delta":
                 yield sse(chunk(cid, model, created, {"content": value}))
             elif kind == "done":
+                done(value)
                 final = chunk(
                     cid,
                     model,
