@@ -16,12 +16,14 @@ Public API (everything a door may use):
     QAError and subclasses             one-line errors for any door to show
     one_line(exc)                      any exception as that one line
     text                               shared text helpers (content_words, is_refusal, ...)
+    feedback                           ratings of answers kept as evaluation questions
+                                       (open_feedback, make_record, export_items, ...)
 """
 
 from __future__ import annotations
 
+from qa import feedback, text
 from qa import offline as _offline  # noqa: F401  (sets offline switches before anything else)
-from qa import text
 from qa.api import (
     Answer,
     ask,
@@ -56,6 +58,7 @@ __all__ = [
     "describe",
     "ensure_index",
     "evaluate",
+    "feedback",
     "ingest",
     "load_settings",
     "one_line",

@@ -9,17 +9,17 @@ from typing import Any
 import sqlalchemy as sa
 
 from qa.settings import Settings
-from qa.stores.postgres.connection import Connection
+from qa.stores import open_database
 
 
-class PgFeedback(Connection):
+class PgFeedback:
     """The table `<store.table>_feedback` in the index's database: the record as jsonb, its id
     the primary key, so concurrent raters each insert their own row."""
 
     def __init__(self, settings: Settings) -> None:
-        super().__init__(settings)
-        self.feedback_table = f"{self.table}_feedback"
-        self.where = f"PostgreSQL at {self.masked_url}, table {self.feedback_table}"
+        self.db = open_database(settings)
+        self.feedback_table = f"{self.db.table}_feedback"
+        self.where = f"PostgreSQL at {self.db.masked_url}, table {self.feedback_table}"
         self._made = False
 
     def _make(self, conn: sa.Connection) -> None:
@@ -38,7 +38,7 @@ class PgFeedback(Connection):
         self._made = True
 
     def put(self, record: dict[str, Any]) -> None:
-        with self._tx("saving feedback") as conn:
+        with self.db.transaction("saving feedback") as conn:
             self._make(conn)
             conn.execute(
                 sa.text(
@@ -56,7 +56,7 @@ class PgFeedback(Connection):
             )
 
     def remove(self, rid: str) -> bool:
-        with self._tx("removing feedback") as conn:
+        with self.db.transaction("removing feedback") as conn:
             self._make(conn)
             done = conn.execute(
                 sa.text(f"delete from {self.feedback_table} where id = :id"), {"id": rid}
@@ -75,4 +75,4 @@ class PgFeedback(Connection):
             )
             return [dict(r[0]) for r in rows]
 
-        return self._read("reading feedback", read)
+        return self.db.read("reading feedback", read)

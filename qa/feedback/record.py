@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qa.errors import InputError, require_text
-from qa.models.factory import describe
 from qa.settings import Settings
 from qa.text import is_refusal
 
@@ -95,6 +94,8 @@ def make_record(
 ) -> dict[str, Any]:
     """The record of one rating: a correction becomes the reference answer, the first cited
     document the retrieval label."""
+    from qa.models.factory import describe  # llama-index: not at `import qa` (qa.offline first)
+
     text = check_correction(verdict, correction)
     created = (now or _dt.datetime.now(_dt.UTC)).astimezone(_dt.UTC)
     rec: dict[str, Any] = {

@@ -7,11 +7,16 @@ their store from `open_store` and never branch on the mode themselves.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from qa.errors import ConfigError
 from qa.settings import Settings
 from qa.stores.base import Changes, Store, Writer
 
-__all__ = ["Changes", "Store", "Writer", "open_store"]
+if TYPE_CHECKING:
+    from qa.stores.postgres.connection import Connection
+
+__all__ = ["Changes", "Store", "Writer", "open_database", "open_store"]
 
 
 def open_store(settings: Settings) -> Store:
@@ -26,3 +31,11 @@ def open_store(settings: Settings) -> Store:
 
             return PgStore(settings)
     raise ConfigError(f"unknown store mode {settings.store.mode!r}")
+
+
+def open_database(settings: Settings) -> Connection:
+    """The PostgreSQL database of `store.postgres_url`, for tables kept beside the index (the
+    feedback table): engine, transactions, reads that ride out a restart, one-line errors."""
+    from qa.stores.postgres.connection import Connection
+
+    return Connection(settings)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import gradio as gr
 
 import qa
-from qa.feedback import MAX_CORRECTION_CHARS, RecentAnswers, open_feedback
 from qa.ui.chat import responder
 from qa.ui.rating import rater, remembering
 from qa.ui.render import render_sources, status
@@ -22,8 +21,8 @@ EXAMPLES = [
 def build_app(settings: qa.Settings | None = None) -> gr.Blocks:
     """The chat as a gr.Blocks (launch it, or mount it on a FastAPI app)."""
     s = settings or qa.load_settings()
-    recent = RecentAnswers()  # the answers of this page's sessions, for their ratings
-    rate, correct = rater(s, open_feedback(s), recent)
+    recent = qa.feedback.RecentAnswers()  # the answers of this page's sessions, for their ratings
+    rate, correct = rater(s, qa.feedback.open_feedback(s), recent)
     with gr.Blocks(title="corpus-qa") as demo:
         gr.Markdown(
             "## corpus-qa\nAsk about the documents in the corpus. Answers cite the passages "
@@ -62,7 +61,7 @@ def build_app(settings: qa.Settings | None = None) -> gr.Blocks:
                     correction = gr.Textbox(
                         label="What should it have said? (optional)",
                         lines=2,
-                        max_length=MAX_CORRECTION_CHARS,
+                        max_length=qa.feedback.MAX_CORRECTION_CHARS,
                         elem_id="qa-correction-text",
                     )
                     send = gr.Button("Send correction", size="sm", elem_id="qa-correction-send")

@@ -16,7 +16,6 @@ from typing import Any
 import gradio as gr
 
 import qa
-from qa.feedback import Answered, FeedbackStore, RecentAnswers, corrected, make_record
 from qa.ui.chat import role_text
 from qa.ui.render import ERROR_MARK, error_text
 
@@ -32,17 +31,19 @@ def answer_key(question: str, answer: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
 
 
-def remembering(recent: RecentAnswers) -> Callable[[str, Any, bool], None]:
+def remembering(recent: qa.feedback.RecentAnswers) -> Callable[[str, Any, bool], None]:
     """The chat handler's `remember`: each finished answer, under its answer_key."""
 
     def remember(question: str, answer: Any, follow_up: bool) -> None:
-        recent.put(answer_key(question, answer.text), Answered.of(question, answer, follow_up))
+        recent.put(
+            answer_key(question, answer.text), qa.feedback.Answered.of(question, answer, follow_up)
+        )
 
     return remember
 
 
 def rater(
-    s: qa.Settings, store: FeedbackStore, recent: RecentAnswers
+    s: qa.Settings, store: qa.feedback.FeedbackStore, recent: qa.feedback.RecentAnswers
 ) -> tuple[Callable[..., tuple], Callable[..., tuple]]:
     """(rate, correct): the like handler and the correction button's handler; each returns
     (pending record, correction box update, correction text, confirmation line)."""
@@ -62,12 +63,12 @@ def rater(
             if data.liked not in (True, False):  # the thumb clicked again: withdrawn
                 store.remove(rid)
                 return None, hidden, "", "Rating withdrawn."
-            answered = recent.get(answer_key(question, answer)) or Answered(
+            answered = recent.get(answer_key(question, answer)) or qa.feedback.Answered(
                 question, question, answer, qa.text.is_refusal(answer), [], len(asked) > 1
             )
             verdict = "up" if data.liked else "down"
             user = getattr(request, "username", None)
-            record = make_record(rid, answered, verdict, s, user=user)
+            record = qa.feedback.make_record(rid, answered, verdict, s, user=user)
             store.put(record)
         except Exception as exc:  # one line under the chat, never a traceback
             return None, hidden, "", error_text(exc)
@@ -81,7 +82,7 @@ def rater(
         if not (text or "").strip():
             return pending, gr.update(visible=True), "", "Type what it should have said first."
         try:
-            store.put(corrected(pending, text))
+            store.put(qa.feedback.corrected(pending, text))
         except Exception as exc:
             return pending, gr.update(visible=True), text, error_text(exc)
         return (

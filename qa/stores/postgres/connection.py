@@ -4,6 +4,7 @@ server restart."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Iterator
@@ -108,6 +109,14 @@ class Connection:
                 yield conn
         except sa.exc.DBAPIError as exc:
             raise self._error(exc, doing) from exc
+
+    def transaction(self, doing: str) -> contextlib.AbstractContextManager[sa.Connection]:
+        """One transaction for tables kept beside the index (qa.feedback): see _tx."""
+        return self._tx(doing)
+
+    def read(self, doing: str, fn):
+        """fn(conn) in a read transaction that rides out a server restart: see _read."""
+        return self._read(doing, fn)
 
     def _read(self, doing: str, fn):
         """Run fn(conn) in a read transaction (no DDL: a missing table reads as empty); see
