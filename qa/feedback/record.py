@@ -109,7 +109,7 @@ def make_record(
         "follow_up": answered.follow_up,
         "answer": answered.answer,
         "refused": answered.refused,
-        "sources": answered.sources,
+        "sources": [{k: src.get(k) for k in SOURCE_KEYS} for src in answered.sources],
         "verdict": verdict,
         "correction": text,
         "settings": {
