@@ -9,6 +9,7 @@ outbound connection attempt by Python libraries (loopback is exempt via NO_PROXY
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -19,11 +20,13 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import urlparse
 
 import pytest
 
 from qa.settings import REPO_ROOT
+from tests.helpers import run_qa
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -145,7 +148,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, outbound: OutboundRecorder)
                 pytest.fail(f"app.py did not serve {url}:\n{log.read_text()[-3000:]}")
             time.sleep(0.3)
         _warm_up(url)
-        yield {"url": url, "corpus": corpus, "log": log, "proc": proc}
+        yield {"url": url, "corpus": corpus, "data": tmp / "data", "log": log, "proc": proc}
     finally:
         proc.terminate()
         try:
@@ -329,6 +332,44 @@ def test_upload_a_pdf_then_open_its_cited_page(new_page, server) -> None:
     words = " ".join(marked.inner_text().split())  # the card joins the passage's lines
     assert words and words in " ".join(first.locator(".qa-source-text").inner_text().split())
     assert "2.2. The source XML files" in first.locator(".qa-source-context").inner_text()
+
+
+def test_thumbs_down_and_a_correction_become_a_scored_question(new_page, server, tmp_path):
+    """Ask, rate the answer down, say what it should have said: the record lands in the data
+    dir; `qa feedback export` makes it a question set and `qa eval` answers and scores it."""
+    page = new_page()
+    question = "In which city was the sixth CELAC summit held?"
+    ask(page, question)
+    page.locator('[data-testid="bot"]').last.hover()
+    page.get_by_role("button", name="Dislike").last.click()
+    status = page.locator("#qa-rating-status")
+    status.get_by_text("What should it have said?").wait_for()
+    page.locator("#qa-correction-text textarea").fill("It was held in Mexico City, Mexico.")
+    page.locator("#qa-correction-send").click()
+    status.get_by_text("Correction saved").wait_for()
+    assert not page.locator("#qa-correction-text").is_visible()
+    lines = (server["data"] / "feedback.jsonl").read_text(encoding="utf-8").splitlines()
+    (record,) = [json.loads(x) for x in lines if json.loads(x)["question"] == question]
+    assert record["verdict"] == "down" and record["search_query"]
+    assert record["reference_answer"] == "It was held in Mexico City, Mexico."
+    assert record["sources"][0]["file"] == ARTICLE and record["sources"][0]["chunk_id"]
+    assert record["settings"]["retrieval_mode"] and "user" not in record  # no login
+
+    where = SimpleNamespace(
+        corpus_dir=server["corpus"], store=SimpleNamespace(data_dir=server["data"])
+    )
+    exported = tmp_path / "feedback_questions.jsonl"
+    done = run_qa(["feedback", "export", str(exported)], where)
+    assert done.returncode == 0 and "question(s)" in done.stdout, done.stderr
+    report = tmp_path / "report"
+    args = ["eval", str(exported), "--corpus", str(server["corpus"]), "--no-judge"]
+    args += ["--data-dir", str(tmp_path / "index"), "--no-progress", "--report", str(report)]
+    done = run_qa(args, where)
+    assert done.returncode == 0, done.stderr
+    rows = {r["id"]: r for r in json.loads((report / "report.json").read_text())["results"]}
+    scored = rows[record["id"]]
+    assert scored["question"] == question and scored["reference_answer"] == record["correction"]
+    assert scored["similarity"] is not None and scored["refusal_correct"] is not None
 
 
 # ---- Python client ----------------------------------------------------------------------------
