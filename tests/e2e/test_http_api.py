@@ -8,7 +8,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+import qa
 from qa.answering.grounding import split_sentences, strip_markers
+from qa.evaluation import evaluate
 from qa.server import ServerSettings, create_app
 from tests.helpers import client, serving
 
@@ -74,6 +76,28 @@ def test_question_outside_the_documents_is_refused(base):
         messages=[{"role": "user", "content": "What is the price of rice in Lima today?"}],
     )
     assert r.model_extra["refused"] is True
+
+
+def test_rated_answer_becomes_a_scored_question(base, local_settings):
+    """An answer from the `openai` client, rated down with a correction through
+    POST /v1/feedback by its completion id; the export runs as a question and is scored."""
+    question = "Where was the sixth CELAC summit held?"
+    r = client(base, key="k", timeout=120).chat.completions.create(
+        model="corpus-qa", messages=[{"role": "user", "content": question}]
+    )
+    rating = {"id": r.id, "verdict": "down", "correction": "It was held in Mexico City, Mexico."}
+    h = {"Authorization": "Bearer k"}
+    got = httpx.post(f"{base}/v1/feedback", json=rating, headers=h)
+    assert got.status_code == 200, got.text
+    unknown = httpx.post(f"{base}/v1/feedback", json={**rating, "id": "chatcmpl-x"}, headers=h)
+    assert unknown.status_code == 404 and "unknown answer id" in unknown.json()["error"]["message"]
+    records = [x for x in qa.feedback.open_feedback(local_settings).records() if x["id"] == r.id]
+    assert len(records) == 1 and records[0]["answer"] == r.choices[0].message.content
+    assert records[0]["search_query"] and records[0]["sources"][0]["file"] == ARTICLE
+    run = evaluate(qa.feedback.export_items(records), local_settings, judge=False, progress=False)
+    (row,) = run.results
+    assert row["id"] == r.id and row["refusal_correct"] and row["similarity"] > 0.5
+    assert run.summary["n_refusal_sources_only"] == 0
 
 
 def test_health_ready(base):
