@@ -169,10 +169,13 @@ def select(
     """Records with this verdict, created between the two dates (both days included)."""
     out = []
     for rec in records:
-        day = _dt.date.fromisoformat(str(rec.get("created", ""))[:10] or "0001-01-01")
+        try:
+            day = _dt.date.fromisoformat(str(rec.get("created", ""))[:10])
+        except ValueError:  # a record edited by hand: kept unless a date is asked for
+            day = None
         if verdict and rec.get("verdict") != verdict:
             continue
-        if (since and day < since) or (until and day > until):
+        if (since or until) and (day is None or (since and day < since) or (until and day > until)):
             continue
         out.append(rec)
     return out
