@@ -6,6 +6,7 @@ import gradio as gr
 
 import qa
 from qa.ui.chat import responder
+from qa.ui.evaluation import evaluation_tab
 from qa.ui.render import render_sources, status
 from qa.ui.upload import uploader
 
@@ -26,41 +27,47 @@ def build_app(settings: qa.Settings | None = None) -> gr.Blocks:
         )
         status_line = gr.Markdown(status(s), elem_id="qa-status")
         sources = gr.HTML(render_sources([]), elem_id="qa-sources", render=False)
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3):
-                chat = gr.ChatInterface(
-                    responder(s),
-                    chatbot=gr.Chatbot(
-                        elem_id="qa-chat", height=520, buttons=["copy"], feedback_options=None
-                    ),
-                    textbox=gr.Textbox(
-                        placeholder="Ask a question about the documents…",
-                        elem_id="qa-question",
-                        show_label=False,
-                        max_length=s.retrieval.max_question_chars * 2,
-                        submit_btn=True,
-                        stop_btn=True,
-                    ),
-                    additional_outputs=[sources, status_line],
-                    examples=EXAMPLES,
-                    cache_examples=False,
-                    api_name="chat",
-                    concurrency_limit=1 if s.llm.mode == "local" else 4,
-                    fill_height=False,
-                )
-            with gr.Column(scale=2):
-                gr.Markdown("### Sources")
-                sources.render()
-                with gr.Accordion("Add documents to the corpus", open=False):
-                    files = gr.File(
-                        label=f"Upload PDF, Word, HTML, Markdown or text (up to "
-                        f"{s.ui.max_upload_mb} MB each)",
-                        file_count="multiple",
-                        # only what ingestion reads (qa.documents.readers.KINDS)
-                        file_types=sorted(qa.FILE_TYPES),
-                        elem_id="qa-upload",
-                    )
-                    upload_status = gr.Markdown(elem_id="qa-upload-status")
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3):
+                        chat = gr.ChatInterface(
+                            responder(s),
+                            chatbot=gr.Chatbot(
+                                elem_id="qa-chat",
+                                height=520,
+                                buttons=["copy"],
+                                feedback_options=None,
+                            ),
+                            textbox=gr.Textbox(
+                                placeholder="Ask a question about the documents…",
+                                elem_id="qa-question",
+                                show_label=False,
+                                max_length=s.retrieval.max_question_chars * 2,
+                                submit_btn=True,
+                                stop_btn=True,
+                            ),
+                            additional_outputs=[sources, status_line],
+                            examples=EXAMPLES,
+                            cache_examples=False,
+                            api_name="chat",
+                            concurrency_limit=1 if s.llm.mode == "local" else 4,
+                            fill_height=False,
+                        )
+                    with gr.Column(scale=2):
+                        gr.Markdown("### Sources")
+                        sources.render()
+                        with gr.Accordion("Add documents to the corpus", open=False):
+                            files = gr.File(
+                                label=f"Upload PDF, Word, HTML, Markdown or text (up to "
+                                f"{s.ui.max_upload_mb} MB each)",
+                                file_count="multiple",
+                                # only what ingestion reads (qa.documents.readers.KINDS)
+                                file_types=sorted(qa.FILE_TYPES),
+                                elem_id="qa-upload",
+                            )
+                            upload_status = gr.Markdown(elem_id="qa-upload-status")
+            evaluation_tab(s)
         files.upload(uploader(s), files, [files, upload_status], api_name="upload")
         chat.chatbot.clear(
             lambda: (render_sources([]), status(s)),
