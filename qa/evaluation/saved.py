@@ -165,7 +165,7 @@ def run_saved(
         started = _dt.datetime.now()
         _NOW["what"] = f"{path.name}, {split}, started {started:%H:%M:%S}"
         same = [r for r in list_reports(report_folders(settings)) if _same(r, path, split)]
-        out = runs_dir(settings) / f"{started:%Y%m%d-%H%M%S}-{path.stem}-{split}"
+        out = _free(runs_dir(settings) / f"{started:%Y%m%d-%H%M%S}-{path.stem}-{split}")
         result = evaluate(
             path, settings, split=split, judge=judge, progress=progress, report_dir=out
         )
@@ -182,3 +182,12 @@ def run_saved(
 
 def _same(report: SavedReport, questions: Path, split: str) -> bool:
     return report.questions == questions and report.split == split
+
+
+def _free(folder: Path) -> Path:
+    """`folder`, or with -2, -3... when a run of the same second has it (newest sorts first)."""
+    n, out = 1, folder
+    while out.exists():
+        n += 1
+        out = folder.with_name(f"{folder.name}-{n}")
+    return out
