@@ -82,8 +82,9 @@ def runner(s: qa.Settings) -> Callable[..., tuple]:
             f"✅ {done.report.name}: {m['n_questions']} questions in {m['seconds']} s; "
             f"compared with {against}"
         )
-        return (line, *listing(s, done.report.name)[:2], picture(done.compare_chart),
-                done.comparison())  # fmt: skip
+        chart = picture(done.compare_chart)
+        shown = gr.update(value=chart, visible=chart is not None)
+        return line, *listing(s, done.report.name)[:2], shown, done.comparison()
 
     return run
 
@@ -99,7 +100,13 @@ def evaluation_tab(s: qa.Settings) -> gr.Tab:
         with gr.Row():
             pick = gr.Dropdown(label="Report", elem_id="qa-eval-pick", scale=2)
         with gr.Row(equal_height=False):
-            chart = gr.Image(type="pil", format="png", interactive=False, show_label=False)
+            chart = gr.Image(
+                type="pil",
+                format="png",
+                interactive=False,
+                show_label=False,
+                elem_id="qa-eval-chart",
+            )
             summary = gr.Markdown(elem_id="qa-eval-summary")
         gr.Markdown("### Run an evaluation")
         with gr.Row():
@@ -109,7 +116,14 @@ def evaluation_tab(s: qa.Settings) -> gr.Tab:
             button = gr.Button("Run evaluation", variant="primary", elem_id="qa-eval-run")
         run_status = gr.Markdown(elem_id="qa-eval-status")
         with gr.Row(equal_height=False):
-            compare_chart = gr.Image(type="pil", format="png", interactive=False, show_label=False)
+            compare_chart = gr.Image(
+                type="pil",
+                format="png",
+                interactive=False,
+                show_label=False,
+                visible=False,
+                elem_id="qa-eval-compare-chart",
+            )
             comparison = gr.Markdown(elem_id="qa-eval-compare")
     tab.select(lambda: listing(s), None, [reports, pick, questions], queue=False,
                api_visibility="undocumented")  # fmt: skip

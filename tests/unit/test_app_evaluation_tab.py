@@ -43,11 +43,12 @@ def test_run_shows_the_new_report_beside_the_previous(settings: qa.Settings) -> 
     run = _endpoint(app.build_app(settings), "evaluate")
     line, reports, pick, chart, comparison = run(str(qset), "all", False)
     assert line.startswith("✅ runs/") and "2 questions" in line and "nothing yet" in line
-    assert chart is None and "No earlier run" in comparison
+    assert chart == {"__type__": "update", "value": None, "visible": False}
+    assert "No earlier run" in comparison
     first = pick["value"] if isinstance(pick, dict) else pick.value
     line, reports, pick, chart, comparison = run(str(qset), "all", False)
     assert f"compared with {first}" in line
-    assert chart is not None and chart.size[0] > 0  # the --compare chart
+    assert chart["visible"] and chart["value"].size[0] > 0  # the --compare chart
     assert first in comparison and "| hit rate@k |" in comparison
     assert first in reports and "tiny.jsonl" in reports  # the list has both runs
 
