@@ -236,8 +236,9 @@ def eval_reports(settings: Settings | None = None) -> list[Any]:
     return list_reports(report_folders(settings or load_settings()))
 
 
-def eval_sets(settings: Settings | None = None) -> list[Path]:
-    """The question sets a door may run: tests/questions/ and the data dir's questions/."""
+def eval_sets(settings: Settings | None = None) -> dict[str, Path]:
+    """The question sets a door may run, by shown name: tests/questions/ and the data dir's
+    questions/."""
     from qa.evaluation import question_sets
 
     return question_sets(settings or load_settings())

@@ -103,12 +103,14 @@ def list_reports(folders: list[tuple[str, Path]]) -> list[SavedReport]:
     return sorted(found, key=lambda r: (str(r.run.meta.get("date", "")), r.name), reverse=True)
 
 
-def question_sets(settings: qa.Settings) -> list[Path]:
-    """The sets a door offers: the shipped ones, then the user's (only these may be run)."""
-    out = []
+def question_sets(settings: qa.Settings) -> dict[str, Path]:
+    """The sets a door offers, by the name it shows: the shipped ones, then the user's (only
+    these may be run)."""
+    out = {}
     for folder in (SHIPPED_SETS, sets_dir(settings)):
         if folder.is_dir():
-            out += sorted(p for p in folder.iterdir() if p.suffix in SET_SUFFIXES and p.is_file())
+            found = sorted(p for p in folder.iterdir() if p.suffix in SET_SUFFIXES and p.is_file())
+            out |= {shown(p): p for p in found}
     return out
 
 
@@ -157,7 +159,7 @@ def run_saved(
 
     One run at a time: while one runs, another call raises Busy at once instead of waiting."""
     path = Path(questions).resolve()
-    if path not in [p.resolve() for p in question_sets(settings)]:
+    if path not in [p.resolve() for p in question_sets(settings).values()]:
         raise InputError(f"not one of the question sets offered here: {Path(questions).name}")
     if not _LOCK.acquire(blocking=False):
         raise Busy(f"an evaluation is already running ({running()}); wait for it to finish")

@@ -9,6 +9,7 @@ sends it with every message): this package holds no conversation state.
 - layout.py   `build_app(settings)`: the gr.Blocks, to launch or mount on a FastAPI app
 - chat.py     the chat handler and the browser history it reads
 - upload.py   the upload handler; reads only files in Gradio's upload folder
+- evaluation.py  the Evaluation tab: saved reports, a run of a question set, its comparison
 - render.py   the sources panel, the status line, errors as one line; the CSS
 - launch.py   `main()` and `launch_kwargs()`: the command line, the login rule off loopback
 """

@@ -28,27 +28,31 @@ def table(rows: list[dict[str, Any]]) -> str:
     """The reports as a markdown table, a row each."""
     if not rows:
         return "No saved reports yet: run one below, or `qa eval SET --report DIR`."
-    cell = lambda v: str(v if v is not None else "").replace("|", "\\|")  # noqa: E731
+
+    def cell(value: Any) -> str:
+        return str(value if value is not None else "").replace("|", "\\|")
+
     head = list(rows[0])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     return "\n".join(lines + ["| " + " | ".join(cell(r[k]) for k in head) + " |" for r in rows])
 
 
-def listing(s: qa.Settings, pick: str | None = None) -> tuple[str, Any, Any]:
-    """(reports table, report picker, question-set picker), read afresh from disk."""
+def listing(
+    s: qa.Settings, pick: str | None = None, chosen_set: str | None = None
+) -> tuple[str, Any, Any]:
+    """(reports table, report picker, question-set picker), read afresh from disk; what was
+    picked stays picked while it is still there."""
     reports = qa.eval_reports(s)
     names = [r.name for r in reports]
-    chosen = pick if pick in names else (names[0] if names else None)
-    sets = [(_shown(p), str(p)) for p in qa.eval_sets(s)]
+    sets = [(name, str(path)) for name, path in qa.eval_sets(s).items()]
+    values = [v for _, v in sets]
     return (
         table([r.row() for r in reports]),
-        gr.Dropdown(choices=names, value=chosen),
-        gr.Dropdown(choices=sets, value=sets[0][1] if sets else None),
+        gr.Dropdown(choices=names, value=pick if pick in names else next(iter(names), None)),
+        gr.Dropdown(
+            choices=sets, value=chosen_set if chosen_set in values else next(iter(values), None)
+        ),
     )
-
-
-def _shown(path: Path) -> str:
-    return f"{path.parent.name}/{path.name}"
 
 
 def shower(s: qa.Settings) -> Callable[[str | None], tuple[Any, str]]:
@@ -125,8 +129,13 @@ def evaluation_tab(s: qa.Settings) -> gr.Tab:
                 elem_id="qa-eval-compare-chart",
             )
             comparison = gr.Markdown(elem_id="qa-eval-compare")
-    tab.select(lambda: listing(s), None, [reports, pick, questions], queue=False,
-               api_visibility="undocumented")  # fmt: skip
+    tab.select(
+        lambda *picked: listing(s, *picked),
+        [pick, questions],
+        [reports, pick, questions],
+        queue=False,
+        api_visibility="undocumented",
+    )
     pick.change(shower(s), pick, [chart, summary], queue=False, api_visibility="undocumented")
     button.click(
         runner(s),

@@ -1,4 +1,5 @@
-"""The page: chat on the left, sources and uploads on the right, as one gr.Blocks."""
+"""The page: a Chat tab (chat on the left, sources and uploads on the right) and an Evaluation
+tab, as one gr.Blocks."""
 
 from __future__ import annotations
 

@@ -59,8 +59,12 @@ def test_listing_offers_reports_and_sets(settings: qa.Settings) -> None:
 
     reports, pick, sets = listing(settings)
     assert "bench/eval/test/article/ours" in reports and "| fact recall |" in reports
-    assert (f"questions/{qset.name}", str(qset)) in sets.choices
-    assert ("questions/article.jsonl", str(saved.SHIPPED_SETS / "article.jsonl")) in sets.choices
+    shipped = str(saved.SHIPPED_SETS / "article.jsonl")
+    assert (str(qset.resolve()), str(qset)) in sets.choices
+    assert ("tests/questions/article.jsonl", shipped) in sets.choices
+    assert sets.value == shipped  # the first set, until one is picked
+    assert listing(settings, "bench/eval/squad/bm25", str(qset))[2].value == str(qset)
+    assert listing(settings, "bench/eval/squad/bm25")[1].value == "bench/eval/squad/bm25"
     chart, summary = shower(settings)("bench/eval/test/article/ours")
     assert chart is not None and "# Evaluation: ours" in summary
     assert shower(settings)("no such report") == (None, "")

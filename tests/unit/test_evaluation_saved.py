@@ -51,8 +51,9 @@ def test_question_sets_are_the_shipped_ones_then_the_users(mock_settings: qa.Set
     mine = user_set(mock_settings)
     (mine.parent / "notes.txt").write_text("not a set")
     sets = saved.question_sets(mock_settings)
-    assert saved.SHIPPED_SETS / "article.jsonl" in sets and sets[-1] == mine
-    assert all(p.suffix in saved.SET_SUFFIXES for p in sets)
+    assert sets["tests/questions/article.jsonl"] == saved.SHIPPED_SETS / "article.jsonl"
+    assert list(sets.values())[-1] == mine and sets[str(mine.resolve())] == mine
+    assert all(p.suffix in saved.SET_SUFFIXES for p in sets.values())
 
 
 def test_a_run_is_saved_then_compared_with_the_previous_one(mock_settings: qa.Settings) -> None:
