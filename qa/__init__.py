@@ -13,6 +13,8 @@ Public API (everything a door may use):
     save_upload(settings, name, data)  checked, safely named copy of a file into the corpus
     FILE_TYPES                         the suffixes ingestion reads (qa.documents.readers.KINDS)
     evaluate(questions, ...)           score answers against a question set
+    eval_reports(), eval_sets()        saved evaluation reports; question sets a door may run
+    run_eval(questions, ...)           evaluate into the saved runs, one at a time, compared
     QAError and subclasses             one-line errors for any door to show
     one_line(exc)                      any exception as that one line
     text                               shared text helpers (content_words, is_refusal, ...)
@@ -30,11 +32,14 @@ from qa.api import (
     chat_engine,
     describe,
     ensure_index,
+    eval_reports,
+    eval_sets,
     evaluate,
     ingest,
     open_source,
     pipeline,
     query_engine,
+    run_eval,
     sources,
     stream_ask,
     summarize,
@@ -57,6 +62,8 @@ __all__ = [
     "chat_engine",
     "describe",
     "ensure_index",
+    "eval_reports",
+    "eval_sets",
     "evaluate",
     "feedback",
     "ingest",
@@ -65,6 +72,7 @@ __all__ = [
     "open_source",
     "pipeline",
     "query_engine",
+    "run_eval",
     "save_upload",
     "sources",
     "stream_ask",

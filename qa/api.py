@@ -226,3 +226,28 @@ def evaluate(*args: Any, **kwargs: Any) -> Any:
     from qa.evaluation import evaluate as _evaluate
 
     return _evaluate(*args, **kwargs)
+
+
+def eval_reports(settings: Settings | None = None) -> list[Any]:
+    """The saved evaluation reports, newest first: bench/eval/ and the runs under the data
+    dir's eval/ (qa.evaluation.saved.SavedReport); imported on use."""
+    from qa.evaluation import list_reports, report_folders
+
+    return list_reports(report_folders(settings or load_settings()))
+
+
+def eval_sets(settings: Settings | None = None) -> dict[str, Path]:
+    """The question sets a door may run, by shown name: tests/questions/ and the data dir's
+    questions/."""
+    from qa.evaluation import question_sets
+
+    return question_sets(settings or load_settings())
+
+
+def run_eval(questions: str | Path, settings: Settings | None = None, **kwargs: Any) -> Any:
+    """Evaluate one of eval_sets() with these settings into the data dir's eval/, compared with
+    the previous run of the set; one at a time per process, else qa.evaluation.saved.Busy
+    (see qa.evaluation.saved.run_saved for split, judge, progress)."""
+    from qa.evaluation import run_saved
+
+    return run_saved(questions, settings or load_settings(), **kwargs)

@@ -81,7 +81,10 @@ def terminal(runs: list[EvalRun], names: list[str] | None = None) -> str:
     return "\n".join(lines)
 
 
-def markdown(runs: list[EvalRun], names: list[str] | None = None) -> str:
+def markdown(
+    runs: list[EvalRun], names: list[str] | None = None, chart: str | None = "compare.png"
+) -> str:
+    """compare.md; `chart` names the picture beside it (None: no picture, as a page shows it)."""
     rows = table(runs, names)
     lines = ["# Evaluation: side by side", ""]
     for i, r in enumerate(runs):
@@ -97,7 +100,7 @@ def markdown(runs: list[EvalRun], names: list[str] | None = None) -> str:
         )
     lines += ["", "| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
     lines += ["| " + " | ".join(row) + " |" for row in rows[1:]]
-    lines += ["", "![metrics](compare.png)", ""]
+    lines += ["", f"![metrics]({chart})", ""] if chart else [""]
     if len(runs) >= 2:
         changes = question_changes(runs[0], runs[1])
         lines += [f"## Questions whose verdicts changed ({len(changes)})", ""]

@@ -129,7 +129,8 @@ def _verdicts(r: dict[str, Any]) -> str:
     return "; ".join(bits)
 
 
-def markdown(run: EvalRun) -> str:
+def summary_markdown(run: EvalRun, chart: str | None = "chart.png") -> str:
+    """The report's head: what ran, the summary table and (given its file name) the chart."""
     meta = run.meta
     models, prep = meta.get("models", {}), meta.get("prepare", {})
     split = split_label(meta)
@@ -149,10 +150,14 @@ def markdown(run: EvalRun) -> str:
         "|---|---:|---|",
     ]
     lines += [f"| {label} | {value} | {n} |" for label, value, n in summary_rows(run)]
-    lines += [
-        "",
-        "![metrics](chart.png)",
-        "",
+    if chart:
+        lines += ["", f"![metrics]({chart})"]
+    return "\n".join(lines) + "\n"
+
+
+def markdown(run: EvalRun) -> str:
+    lines = [
+        summary_markdown(run),
         "## Questions",
         "",
         "| id | question | answer | verdicts | sources |",

@@ -12,6 +12,7 @@ standalone question and sources of its answer, so those of the latest answers ar
 - chat.py     the chat handler and the browser history it reads
 - upload.py   the upload handler; reads only files in Gradio's upload folder
 - rating.py   thumbs up / down on each answer and the correction after a thumbs down
+- evaluation.py  the Evaluation tab: saved reports, a run of a question set, its comparison
 - render.py   the sources panel, the status line, errors as one line; the CSS
 - launch.py   `main()` and `launch_kwargs()`: the command line, the login rule off loopback
 """

@@ -26,6 +26,7 @@ CSS = """
   overflow-y: auto; border-left: 3px solid var(--border-color-primary); padding-left: 8px; }
 .qa-source-context mark { background: #fde68a; color: inherit; }
 #qa-status { font-size: 0.9em; color: var(--body-text-color-subdued); }
+#qa-eval-reports { max-height: 45vh; overflow-y: auto; }
 """
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")

@@ -372,6 +372,50 @@ def test_thumbs_down_and_a_correction_become_a_scored_question(new_page, server,
     assert scored["similarity"] is not None and scored["refusal_correct"] is not None
 
 
+TINY_SET = [
+    {"id": "where", "question": "Where was the sixth CELAC summit held?", "facts": ["Mexico"],
+     "reference_answer": "In Mexico City.", "source": ARTICLE},
+    {"id": "rice", "question": "What is the price of rice in Lima?", "answerable": False,
+     "reference_answer": "The documents do not contain the answer to this question."},
+]  # fmt: skip
+
+
+def test_evaluation_tab_runs_a_set_beside_its_previous_run(new_page, server) -> None:
+    """The Evaluation tab lists the shipped reports with chart and figures, runs a two-question
+    set of the user's through the chat's own model and index with a progress bar, and shows
+    the second run beside the first (the --compare view)."""
+    sets = server["corpus"].parent / "data" / "questions"  # the app's data dir
+    sets.mkdir(parents=True, exist_ok=True)
+    (sets / "tiny.jsonl").write_text("\n".join(json.dumps(i) for i in TINY_SET) + "\n")
+    page = new_page()
+    page.get_by_role("tab", name="Evaluation").click()
+    page.locator("#qa-eval-reports").get_by_text("bench/eval/test/article/ours").wait_for()
+    page.locator("#qa-eval-pick").get_by_label("Report").click()
+    page.get_by_role("option", name="bench/eval/test/article/ours").click()
+    summary = page.locator("#qa-eval-summary")
+    summary.get_by_text("tests/questions/article.jsonl").wait_for()
+    assert "fact recall" in summary.inner_text()
+    page.locator("#qa-eval-chart img").wait_for()  # the report's chart
+    page.get_by_label("Question set").click()
+    page.get_by_role("option", name="questions/tiny.jsonl").click()
+    status = page.locator("#qa-eval-status")
+    # the first run of the set has nothing to compare with; the second is shown beside it
+    for against in ("compared with nothing yet", "compared with runs/"):
+        page.locator("#qa-eval-run").click()
+        status.get_by_text("eval ours").wait_for()  # the runner's progress, as a bar
+        status.get_by_text(against).wait_for(timeout=ANSWER_TIMEOUT_MS)
+        assert "✅ runs/" in status.inner_text() and "2 questions" in status.inner_text()
+    page.locator("#qa-eval-compare-chart img").wait_for()
+    compare = page.locator("#qa-eval-compare").inner_text()
+    assert "side by side" in compare and "refusal accuracy" in compare and "Δ runs/" in compare
+    assert "tiny.jsonl" in page.locator("#qa-eval-reports").inner_text()
+    runs = sorted((server["corpus"].parent / "data" / "eval").iterdir())
+    assert len(runs) == 2 and (runs[1] / "compare" / "compare.md").is_file()
+    saved = json.loads((runs[1] / "report.json").read_text())
+    answers = {r["id"]: r for r in saved["results"]}
+    assert "Mexico" in answers["where"]["answer"] and answers["rice"]["refused"]
+
+
 # ---- Python client ----------------------------------------------------------------------------
 def test_gradio_client_chat_endpoint(server, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
