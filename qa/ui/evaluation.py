@@ -93,6 +93,18 @@ def runner(s: qa.Settings) -> Callable[..., tuple]:
     return run
 
 
+def _chart(elem_id: str, visible: bool = True) -> gr.Image:
+    """A report's chart (a PNG the report wrote), shown as it is."""
+    return gr.Image(
+        type="pil",
+        format="png",
+        interactive=False,
+        show_label=False,
+        visible=visible,
+        elem_id=elem_id,
+    )
+
+
 def evaluation_tab(s: qa.Settings) -> gr.Tab:
     """The tab's components and events (inside the page's gr.Blocks)."""
     with gr.Tab("Evaluation", id="evaluation") as tab:
@@ -104,13 +116,7 @@ def evaluation_tab(s: qa.Settings) -> gr.Tab:
         with gr.Row():
             pick = gr.Dropdown(label="Report", elem_id="qa-eval-pick", scale=2)
         with gr.Row(equal_height=False):
-            chart = gr.Image(
-                type="pil",
-                format="png",
-                interactive=False,
-                show_label=False,
-                elem_id="qa-eval-chart",
-            )
+            chart = _chart("qa-eval-chart")
             summary = gr.Markdown(elem_id="qa-eval-summary")
         gr.Markdown("### Run an evaluation")
         with gr.Row():
@@ -120,14 +126,7 @@ def evaluation_tab(s: qa.Settings) -> gr.Tab:
             button = gr.Button("Run evaluation", variant="primary", elem_id="qa-eval-run")
         run_status = gr.Markdown(elem_id="qa-eval-status")
         with gr.Row(equal_height=False):
-            compare_chart = gr.Image(
-                type="pil",
-                format="png",
-                interactive=False,
-                show_label=False,
-                visible=False,
-                elem_id="qa-eval-compare-chart",
-            )
+            compare_chart = _chart("qa-eval-compare-chart", visible=False)
             comparison = gr.Markdown(elem_id="qa-eval-compare")
     tab.select(
         lambda *picked: listing(s, *picked),
