@@ -91,10 +91,12 @@ class LLMSettings(Section):
     # with the 0.5B model (earlier measurement).
     condense: Literal["template", "llm", "fusion"] = "template"
     # A follow-up with key terms of its own is also retrieved as asked, fused with its
-    # standalone form (qa/answering/pipeline.py, prepare). Off: it changed one dev prompt and
-    # no verdict on chat_article (0.833 either way, bench/results_sweep_follow_up.md); the
-    # chat_squad dev part was not run with it.
-    follow_up_own_query: bool = False
+    # standalone form (qa/answering/pipeline.py, prepare). It changed one dev prompt and no
+    # verdict on chat_article (0.833 either way, bench/results_sweep_follow_up.md); on because
+    # a topic shift is otherwise searched with the earlier questions' words: "What did he say
+    # about the pandemic?" after two questions on the date and the speaker found only the
+    # summit's first chunk and was refused (the epidemic chunk ranks first when it is asked).
+    follow_up_own_query: bool = True
     # Newest conversation messages (user and assistant) the answer prompt shows the LLM, so it
     # can resolve "he" and "And on what date?".
     history_messages: int = Field(4, ge=0, le=20)
