@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from llama_index.core.schema import NodeWithScore, TextNode
 
-from qa.answering.grounding import Evidence, specifics
+from qa.answering.grounding import Evidence, claimed_counts, counted, specifics
 from qa.answering.injection import Payloads, collect, is_instruction, sanitize
 from qa.answering.pipeline import AnswerCheck, Prepared, coverage, key_terms
 from qa.answering.router import about_document, route
@@ -40,10 +40,37 @@ def evidence(*asked: str) -> Evidence:
         ("The summit was held in 2019.", False),
         ("Xi Jinping spoke by video 10 years after the Community came into being.", True),
         ("The Chinese president delivered a video speech.", False),  # 'Chinese' nowhere
+        ("The Forum has held 10 ministerial meetings.", False),  # '10' counts years there
+        ("The Community came into being 10 years ago.", True),
+        ("The 6th Summit was held in Mexico City.", True),
     ],
 )
 def test_each_sentence_needs_its_numbers_names_and_amounts_in_the_evidence(sentence, ok):
     assert evidence().passes(sentence, 0.5) is ok, (sentence, evidence().unsupported(sentence))
+
+
+def test_what_a_number_counts_reads_past_ordinals_and_other_numbers():
+    got = counted("in the 10th and 11th centuries, 911 Rollo. In 2014, 5 people", 3)
+    assert got == {"10": {"centu"}, "11": {"centu", "rollo"}, "911": {"rollo"}, "5": {"peopl"}}
+
+
+@pytest.mark.parametrize(
+    "sentence,claims",
+    [
+        ("The Forum has held 10 ministerial meetings.", {"10": {"minis", "meeti"}}),
+        ("It was founded 10 years ago.", {"10": {"years", "ago"}}),
+        ("On September 18th, Xi spoke in Mexico City.", {}),  # a day, not a count
+        ("Held on 18 September in Mexico City.", {}),
+        ("Super Bowl 50 decided the champion.", {}),  # a label
+        ("The Broncos won 24-10 on February 7.", {}),  # a score and a day
+        ("51.6% voted yes in 1979 elections.", {}),  # a percentage and a year
+        ("7 of the members agreed.", {}),  # what follows is not what it counts
+    ],
+)
+def test_an_answer_claims_a_count_only_where_a_number_is_followed_by_what_it_counts(
+    sentence, claims
+):
+    assert claimed_counts(sentence, 2) == claims
 
 
 def test_the_question_licenses_its_own_names():
