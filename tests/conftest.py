@@ -9,8 +9,10 @@
   the test uses the `browser` fixture).
 
 Fixtures: settings pointed at a temporary data dir and a copy of the corpus. `mock_settings`
-runs the whole pipeline on llama-index MockLLM/MockEmbedding (logic only); `local_settings`
-runs the real embedded models (integration and e2e only).
+runs the whole pipeline on llama-index MockLLM/MockEmbedding (logic only), a fresh copy per
+test; `shared_mock_settings` is one such copy for the whole session, indexed once, for tests
+that only read (a server or a browser app built once per module over it saves 0.3-0.5 s a
+test); `local_settings` runs the real embedded models (integration and e2e only).
 """
 
 from __future__ import annotations
@@ -54,6 +56,15 @@ def settings_factory(tmp_path: Path) -> Callable[..., qa.Settings]:
 @pytest.fixture
 def mock_settings(tmp_path: Path) -> qa.Settings:
     return make_settings(tmp_path, llm="mock", embedding="mock")
+
+
+@pytest.fixture(scope="session")
+def shared_mock_settings(tmp_path_factory: pytest.TempPathFactory) -> qa.Settings:
+    """Mock models over one copy of the article, indexed once. Read only: a test that adds a
+    document or changes the index uses `mock_settings`."""
+    s = make_settings(tmp_path_factory.mktemp("shared_mock"), llm="mock", embedding="mock")
+    qa.ingest(settings=s, progress=False)
+    return s
 
 
 @pytest.fixture(scope="session")
