@@ -17,13 +17,13 @@ test); `local_settings` runs the real embedded models (integration and e2e only)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 import qa
-from tests.helpers import make_settings
+from tests.helpers import make_settings, stop_servers
 
 TESTS = Path(__file__).parent
 LAYERS = {"unit": ("unit",), "integration": ("integration",), "e2e": ("e2e", "integration")}
@@ -46,6 +46,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker("browser")
         if layer == "unit" and "local_settings" in item.fixturenames:
             raise pytest.UsageError(f"{item.nodeid}: unit tests run on mocks, not local_settings")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _servers_stopped() -> Iterator[None]:
+    """Every test server (tests.helpers.serving) has stopped when the session ends."""
+    yield
+    stop_servers()
 
 
 @pytest.fixture
