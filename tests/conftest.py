@@ -1,7 +1,9 @@
 """The test layers, marked by folder, and the shared fixtures.
 
 - tests/unit/: logic on mocks and fakes, in this process (marker `unit`); the fast layer,
-  `bash scripts/test --fast`, or `pytest -m "not integration and not browser"`.
+  `bash scripts/test --fast`, or `pytest -m "not integration and not browser"`. One test
+  starts an interpreter (test_lazy_imports.py: what a fresh `qa ask` imports, which this
+  process, with everything loaded, cannot show).
 - tests/integration/: the real embedded models, PostgreSQL, or the `qa` command in a
   subprocess (marker `integration`).
 - tests/e2e/: a real server driven by a real client: app.py in Chromium, the HTTP API through
