@@ -2,8 +2,8 @@
 
 - tests/unit/: logic on mocks and fakes, in this process (marker `unit`); the fast layer,
   `bash scripts/test --fast`, or `pytest -m "not integration and not browser"`. One test
-  starts an interpreter (test_lazy_imports.py: what a fresh `qa ask` imports, which this
-  process, with everything loaded, cannot show).
+  needs a fresh interpreter (test_lazy_imports.py: what `qa ask` imports, which this process,
+  with everything loaded, cannot show); tests/unit/conftest.py starts it early.
 - tests/integration/: the real embedded models, PostgreSQL, or the `qa` command in a
   subprocess (marker `integration`).
 - tests/e2e/: a real server driven by a real client: app.py in Chromium, the HTTP API through
