@@ -11,6 +11,7 @@ import pytest
 import qa
 from qa import ui as app
 from qa.settings import REPO_ROOT
+from qa.ui.upload import uploader
 
 SOURCE = {
     "n": 1,
@@ -95,14 +96,18 @@ def _chat_fn(demo):
 
 @pytest.fixture(scope="module")
 def demo(shared_mock_settings: qa.Settings):
-    """One app for the tests that only chat (building one takes Gradio 0.3-0.5 s); the upload
-    tests build their own over a corpus of their own."""
+    """One page for the tests that do not change the corpus (Gradio takes 0.3-0.5 s to build
+    one); the upload tests that add documents call uploader() over a corpus of their own."""
     return app.build_app(shared_mock_settings)
 
 
-def test_build_app_has_chat_and_upload_endpoints(demo) -> None:
+def test_build_app_has_chat_and_upload_endpoints(demo, shared_mock_settings) -> None:
     names = {fn.api_name for fn in demo.fns.values() if fn.api_visibility == "public"}
     assert {"chat", "upload"} <= names
+    # the upload endpoint is qa.ui.upload.uploader's handler itself, so the upload tests
+    # below call uploader(settings) over a corpus of their own instead of building a page
+    handler = uploader(shared_mock_settings)
+    assert _endpoint(demo, "upload").__code__ is handler.__code__
 
 
 def test_respond_streams_sources_then_answer(demo) -> None:
@@ -203,7 +208,7 @@ def test_upload_handler_saves_indexes_and_reports(
     mock_settings: qa.Settings, tmp_path, monkeypatch
 ) -> None:
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
-    upload = _endpoint(app.build_app(mock_settings), "upload")
+    upload = uploader(mock_settings)  # the page's upload endpoint (see the endpoints test)
     good = tmp_path / "gradio" / "abc123" / "glass.txt"  # where Gradio puts uploads
     bad = tmp_path / "gradio" / "def456" / "tool.exe"
     good.parent.mkdir(parents=True)
@@ -224,7 +229,7 @@ def test_upload_reports_each_document_and_why_one_was_not_indexed(
     import shutil
 
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
-    upload = _endpoint(app.build_app(mock_settings), "upload")
+    upload = uploader(mock_settings)  # the page's upload endpoint (see the endpoints test)
     data = Path(__file__).parents[1] / "data"
     sent = []
     for i, name in enumerate(["heron-station-guide.docx", "bad/scanned.pdf"]):
