@@ -163,6 +163,9 @@ def main() -> None:
     lines += [
         f"| door packages loaded by `qa ask` | {doors['before']} | {doors['after']} | - |",
         "",
+        "Lazy imports change the import row; the LLM's answer is most of `qa ask`, so compare "
+        "the other rows' difference with the spread of all runs below.",
+        "",
         f"Answers: before {runs['before'][0]['text']!r}; after {runs['after'][0]['text']!r}.",
         "",
         "All runs, to the answer (s): "
