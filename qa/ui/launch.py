@@ -49,8 +49,8 @@ def main(argv: list[str] | None = None) -> int:
             update={k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
         )
         s = s.model_copy(update={"ui": ui})
+        kwargs = launch_kwargs(s)  # a bad login setting fails before the page is built
         demo = build_app(s)
-        kwargs = launch_kwargs(s)
     except qa.QAError as exc:
         print(f"error: {qa.one_line(exc)}", file=sys.stderr)
         return getattr(exc, "exit_code", 1)

@@ -11,6 +11,7 @@ import pytest
 import qa
 from qa import ui as app
 from qa.settings import REPO_ROOT
+from qa.ui.upload import uploader
 
 SOURCE = {
     "n": 1,
@@ -93,14 +94,23 @@ def _chat_fn(demo):
     return _endpoint(demo, "chat")
 
 
-def test_build_app_has_chat_and_upload_endpoints(mock_settings: qa.Settings) -> None:
-    demo = app.build_app(mock_settings)
+@pytest.fixture(scope="module")
+def demo(shared_mock_settings: qa.Settings):
+    """One page for the tests that do not change the corpus (Gradio takes 0.3-0.5 s to build
+    one); the upload tests that add documents call uploader() over a corpus of their own."""
+    return app.build_app(shared_mock_settings)
+
+
+def test_build_app_has_chat_and_upload_endpoints(demo, shared_mock_settings) -> None:
     names = {fn.api_name for fn in demo.fns.values() if fn.api_visibility == "public"}
     assert {"chat", "upload"} <= names
+    # the upload endpoint is qa.ui.upload.uploader's handler itself, so the upload tests
+    # below call uploader(settings) over a corpus of their own instead of building a page
+    handler = uploader(shared_mock_settings)
+    assert _endpoint(demo, "upload").__code__ is handler.__code__
 
 
-def test_respond_streams_sources_then_answer(mock_settings: qa.Settings) -> None:
-    demo = app.build_app(mock_settings)
+def test_respond_streams_sources_then_answer(demo) -> None:
     respond = _chat_fn(demo)
     import asyncio
 
@@ -115,8 +125,7 @@ def test_respond_streams_sources_then_answer(mock_settings: qa.Settings) -> None
     assert "answered in" in status and "tokens" in status
 
 
-def test_respond_shows_errors_as_one_line(mock_settings: qa.Settings) -> None:
-    demo = app.build_app(mock_settings)
+def test_respond_shows_errors_as_one_line(demo) -> None:
     respond = _chat_fn(demo)
     import asyncio
 
@@ -199,7 +208,7 @@ def test_upload_handler_saves_indexes_and_reports(
     mock_settings: qa.Settings, tmp_path, monkeypatch
 ) -> None:
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
-    upload = _endpoint(app.build_app(mock_settings), "upload")
+    upload = uploader(mock_settings)  # the page's upload endpoint (see the endpoints test)
     good = tmp_path / "gradio" / "abc123" / "glass.txt"  # where Gradio puts uploads
     bad = tmp_path / "gradio" / "def456" / "tool.exe"
     good.parent.mkdir(parents=True)
@@ -220,7 +229,7 @@ def test_upload_reports_each_document_and_why_one_was_not_indexed(
     import shutil
 
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
-    upload = _endpoint(app.build_app(mock_settings), "upload")
+    upload = uploader(mock_settings)  # the page's upload endpoint (see the endpoints test)
     data = Path(__file__).parents[1] / "data"
     sent = []
     for i, name in enumerate(["heron-station-guide.docx", "bad/scanned.pdf"]):
@@ -237,7 +246,7 @@ def test_upload_reports_each_document_and_why_one_was_not_indexed(
 
 
 def test_upload_handler_reads_only_gradio_uploads(
-    mock_settings: qa.Settings, tmp_path, monkeypatch
+    demo, shared_mock_settings: qa.Settings, tmp_path, monkeypatch
 ) -> None:
     """A payload naming a server path outside Gradio's upload folder is refused, with the same
     message whether the file exists or not (no probing), and nothing reaches the corpus."""
@@ -247,12 +256,13 @@ def test_upload_handler_reads_only_gradio_uploads(
     secret.write_text("SECRET2: the launch code is 9988 okapi.\n", encoding="utf-8")
     escape = tmp_path / "gradio" / "link.txt"  # a link inside the folder to a file outside
     escape.symlink_to(secret)
-    before = sorted(p.name for p in mock_settings.corpus_dir.iterdir())
-    upload = _endpoint(app.build_app(mock_settings), "upload")
+    corpus = shared_mock_settings.corpus_dir
+    before = sorted(p.name for p in corpus.iterdir())
+    upload = _endpoint(demo, "upload")  # reads the upload folder when called
     for path in (secret, tmp_path / "nonexistent" / "x.txt", escape, tmp_path / "gradio"):
         _, report = upload([str(path)])
         assert report == f"⚠️ {path.name}: not a file uploaded through this page", report
-    assert sorted(p.name for p in mock_settings.corpus_dir.iterdir()) == before
+    assert sorted(p.name for p in corpus.iterdir()) == before
 
 
 def _upload_types(demo) -> list[str]:
@@ -263,10 +273,10 @@ def _upload_types(demo) -> list[str]:
 
 
 def test_upload_offers_only_the_types_ingestion_reads(
-    mock_settings: qa.Settings, monkeypatch: pytest.MonkeyPatch
+    demo, mock_settings: qa.Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert {".pdf", ".docx", ".html", ".md"} <= qa.FILE_TYPES  # qa.documents.readers.KINDS
-    assert _upload_types(app.build_app(mock_settings)) == sorted(qa.FILE_TYPES)
+    assert _upload_types(demo) == sorted(qa.FILE_TYPES)
     monkeypatch.setattr(qa, "FILE_TYPES", {".txt", ".md"})  # the browser reads the one list
     assert _upload_types(app.build_app(mock_settings)) == [".md", ".txt"]
 

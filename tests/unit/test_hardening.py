@@ -335,7 +335,13 @@ def test_timeout_bounds_the_whole_model_call(mock_settings: qa.Settings) -> None
     assert "did not answer within 1 s" in str(exc.value)
 
 
-def test_slot_is_freed_when_the_request_ends(mock_settings: qa.Settings) -> None:
+def test_slot_is_freed_when_the_request_ends(
+    mock_settings: qa.Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qa import backend_errors
+
+    # /health also probes the (silent) model server; its 2 s wait is not what is tested here
+    monkeypatch.setattr(backend_errors, "PROBE_TIMEOUT", 0.1)
     with silent_server() as port:
         s = upstream(mock_settings, f"http://127.0.0.1:{port}/v1", timeout=6.0, retries=0)
         qa.ingest(settings=s, progress=False)
