@@ -232,24 +232,24 @@ def main() -> None:
         return [p.replica({**env, **remote, "QA_OPENAI__API_BASE": b}) for b in bases]
 
     setups = [
-        ("one replica, embedded model", f"{cores} threads", embedded, users),
-        ("one replica, one model server (1 slot)", f"{cores} threads", shared(1), users),
+        ("one replica, embedded model", threads_of(cores), embedded, users),
+        ("one replica, one model server (1 slot)", threads_of(cores), shared(1), users),
         (
             "one replica, one model server (1 slot)",
-            f"{2 * cores} threads",
+            threads_of(2 * cores),
             shared(1, threads=2 * cores),
             [4],
         ),
-        ("two replicas sharing one model server (1 slot)", f"{cores} threads", shared(2), users),
+        ("two replicas sharing one model server (1 slot)", threads_of(cores), shared(2), users),
         (
             "two replicas, two model servers (the 2 slots llama-cpp-python lacks)",
-            f"2 x {cores} threads",
+            f"2 x {threads_of(cores)}",
             split,
             users,
         ),
         (
             "two replicas sharing one model server, interrupt_requests left on (its default)",
-            f"{cores} threads",
+            threads_of(cores),
             shared(2, interrupt=True),
             [u for u in users if u > 1][:1],
         ),
@@ -296,8 +296,14 @@ def write(rows: list[dict], load0: float, load1: float, cores: int) -> None:
             f"| {r['right']} | {r['wall']:.1f} | {r['rate']:.2f} | {r['p50']:.2f} "
             f"| {r['p95']:.2f} |"
         )
-    OUT.write_text("\n".join(lines) + "\n")
+    kept = OUT.read_text().partition("\n## Reading")[2] if OUT.exists() else ""
+    reading = "\n## Reading" + kept if kept else ""  # written by hand from a run: kept
+    OUT.write_text("\n".join(lines) + "\n" + reading)
     print(f"wrote {OUT}")
+
+
+def threads_of(n: int) -> str:
+    return f"{n} thread" + ("s" if n > 1 else "")
 
 
 def _llama_version() -> str:
