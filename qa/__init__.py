@@ -9,6 +9,8 @@ Public API (everything a door may use):
     chat_engine(chat_history=None)     llama-index chat engine with its own history
     ask(question, history=None)        one answer as plain data (text, sources, usage, seconds)
     describe()                         which LLM / embedding / store are answering
+    readiness()                        why this configuration cannot answer now (database,
+                                       model server), or None: what /health reports
     open_source(source)                the document text around a source passage
     save_upload(settings, name, data)  checked, safely named copy of a file into the corpus
     FILE_TYPES                         the suffixes ingestion reads (qa.documents.readers.KINDS)
@@ -39,13 +41,22 @@ from qa.api import (
     open_source,
     pipeline,
     query_engine,
+    readiness,
     run_eval,
     sources,
     stream_ask,
     summarize,
 )
 from qa.documents.corpus import SUPPORTED as FILE_TYPES
-from qa.errors import BackendError, ConfigError, CorpusError, InputError, QAError, one_line
+from qa.errors import (
+    BackendError,
+    ConfigError,
+    CorpusError,
+    DatabaseError,
+    InputError,
+    QAError,
+    one_line,
+)
 from qa.settings import Settings, load_settings
 from qa.uploads import save_upload
 
@@ -54,6 +65,7 @@ __all__ = [
     "BackendError",
     "ConfigError",
     "CorpusError",
+    "DatabaseError",
     "FILE_TYPES",
     "InputError",
     "QAError",
@@ -71,6 +83,7 @@ __all__ = [
     "one_line",
     "open_source",
     "pipeline",
+    "readiness",
     "query_engine",
     "run_eval",
     "save_upload",

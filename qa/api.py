@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from qa.answering.engines import CorpusChatEngine, CorpusQueryEngine
 from qa.answering.pipeline import Pipeline, Prepared, sources_of
 from qa.answering.summary import summarize_corpus
+from qa.backend_errors import unreachable
 from qa.documents.corpus import scan
 from qa.documents.excerpt import excerpt
 from qa.errors import require_text
@@ -23,7 +24,7 @@ from qa.ingest import IngestReport
 from qa.ingest import ingest as _ingest
 from qa.models.factory import describe as _describe
 from qa.settings import Settings, load_settings
-from qa.stores import open_store
+from qa.stores import database_problem, open_store
 
 _PIPES: dict[str, Pipeline] = {}
 _LOCK = threading.Lock()
@@ -121,6 +122,15 @@ def chat_engine(
 ) -> CorpusChatEngine:
     """A fresh chat engine with its own history (give each user or session its own)."""
     return CorpusChatEngine(_indexed_pipeline(settings), chat_history=chat_history)
+
+
+def readiness(settings: Settings | None = None) -> tuple[str, str] | None:
+    """Why these settings cannot answer a question now, as (operator line naming the server
+    without credentials, client line without it), or None when they can: the index's database
+    answers (store.mode postgres) and so does the model server (a URL given in openai_like or
+    openai mode). What /health reports; each call probes afresh."""
+    s = settings or load_settings()
+    return database_problem(s) or unreachable(s)
 
 
 def describe(settings: Settings | None = None) -> dict[str, Any]:

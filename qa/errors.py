@@ -34,6 +34,11 @@ class BackendError(QAError):
         self.public = public
 
 
+class DatabaseError(BackendError):
+    """The index's database (PostgreSQL) is down or refused: the index cannot be read now.
+    A replica answers 503 `database_unavailable` with `public`, never the database's address."""
+
+
 class CorpusError(QAError):
     """The corpus or its index cannot be used (empty corpus, bad weights)."""
 

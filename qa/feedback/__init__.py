@@ -4,7 +4,8 @@
                  thumbs-down records as a question set; the bounded memory of recent answers
                  a rating names by id
     store.py     the store interface: feedback.jsonl in the data dir (local), or
-    postgres.py  a table beside the index (PostgreSQL)
+    postgres.py  a table beside the index (PostgreSQL), with the recent answers shared by
+                 every replica
     cli.py       `qa feedback list | export`
 
 The browser (qa.ui.rating) and `POST /v1/feedback` (qa.server.routers.feedback) write
@@ -24,7 +25,7 @@ from qa.feedback.record import (
     make_record,
     select,
 )
-from qa.feedback.store import FeedbackStore, LocalFeedback, open_feedback
+from qa.feedback.store import FeedbackStore, LocalFeedback, Recent, open_feedback, open_recent
 
 __all__ = [
     "MAX_CORRECTION_CHARS",
@@ -32,10 +33,12 @@ __all__ = [
     "Answered",
     "FeedbackStore",
     "LocalFeedback",
+    "Recent",
     "RecentAnswers",
     "corrected",
     "export_items",
     "make_record",
     "open_feedback",
+    "open_recent",
     "select",
 ]

@@ -1,13 +1,16 @@
-"""Feedback in PostgreSQL: a table beside the index, in the same database (imported only
-with store.mode = "postgres")."""
+"""Feedback in PostgreSQL: tables beside the index, in the same database (imported only
+with store.mode = "postgres"): the ratings, and the recent answers they name by id, so any
+replica can take a rating of an answer another replica gave."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Any
 
 import sqlalchemy as sa
 
+from qa.feedback.record import Answered
 from qa.settings import Settings
 from qa.stores import open_database
 
@@ -76,3 +79,72 @@ class PgFeedback:
             return [dict(r[0]) for r in rows]
 
         return self.db.read("reading feedback", read)
+
+
+class PgRecentAnswers:
+    """The recent answers a rating names by id, in the table `<store.table>_answers`, so every
+    replica over this database can rate an answer another gave (qa.feedback.RecentAnswers is
+    the one-process version). The newest `size` are kept; older rows go as new ones come."""
+
+    def __init__(self, settings: Settings, size: int = 1000) -> None:
+        self.db = open_database(settings)
+        self.size = size
+        self.answers_table = f"{self.db.table}_answers"
+        self._made = False
+
+    def _make(self, conn: sa.Connection) -> None:
+        if self._made:
+            return
+        conn.execute(
+            sa.text("select pg_advisory_xact_lock(hashtext(:t))"), {"t": self.answers_table}
+        )
+        conn.execute(
+            sa.text(
+                f"create table if not exists {self.answers_table} (id text primary key,"
+                " created timestamptz not null default clock_timestamp(),"
+                " answered jsonb not null)"
+            )
+        )
+        conn.execute(
+            sa.text(
+                f"create index if not exists {self.answers_table}_created"
+                f" on {self.answers_table} (created)"
+            )
+        )
+        self._made = True
+
+    def put(self, key: str, answered: Answered) -> None:
+        with self.db.transaction("remembering an answer") as conn:
+            self._make(conn)
+            conn.execute(
+                sa.text(
+                    f"insert into {self.answers_table} (id, answered)"
+                    " values (:id, cast(:a as jsonb)) on conflict (id) do update"
+                    " set answered = excluded.answered, created = clock_timestamp()"
+                ),
+                {"id": key, "a": json.dumps(asdict(answered), ensure_ascii=False)},
+            )
+            conn.execute(
+                sa.text(
+                    f"delete from {self.answers_table} where created < (select created from"
+                    f" {self.answers_table} order by created desc offset :n limit 1)"
+                ),
+                {"n": self.size - 1},
+            )
+
+    def get(self, key: str) -> Answered | None:
+        def read(conn: sa.Connection) -> Answered | None:
+            if (
+                conn.execute(
+                    sa.text("select to_regclass(:t)"), {"t": f"public.{self.answers_table}"}
+                ).scalar()
+                is None
+            ):
+                return None
+            row = conn.execute(
+                sa.text(f"select answered from {self.answers_table} where id = :id"),
+                {"id": key},
+            ).first()
+            return Answered(**row[0]) if row else None
+
+        return self.db.read("reading an answer", read)

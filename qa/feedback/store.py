@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from qa.errors import ConfigError, InputError
+from qa.feedback.record import Answered, RecentAnswers
 from qa.settings import Settings
 
 FILE_NAME = "feedback.jsonl"
@@ -42,6 +43,26 @@ def open_feedback(settings: Settings) -> FeedbackStore:
 
             return PgFeedback(settings)
     raise ConfigError(f"unknown store mode {settings.store.mode!r}")
+
+
+class Recent(Protocol):
+    """The recent answers a rating names by completion id (qa.feedback.RecentAnswers)."""
+
+    size: int
+
+    def put(self, key: str, answered: Answered) -> None: ...
+
+    def get(self, key: str) -> Answered | None: ...
+
+
+def open_recent(settings: Settings) -> Recent:
+    """Where a server remembers its answers for ratings: in its own memory with the local
+    store, in a table beside the index with PostgreSQL (shared by every replica)."""
+    if settings.store.mode == "postgres":
+        from qa.feedback.postgres import PgRecentAnswers
+
+        return PgRecentAnswers(settings)
+    return RecentAnswers()
 
 
 class LocalFeedback:

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import qa
-from qa.backend_errors import unreachable
 
 
 class Engine:
@@ -35,8 +34,9 @@ class Engine:
         return report.as_dict() if hasattr(report, "as_dict") else dict(report)
 
     def unreachable(self, settings: qa.Settings) -> tuple[str, str] | None:
-        """(operator line, client line) when the model server does not answer, else None."""
-        return unreachable(settings)
+        """(operator line, client line) when the database or the model server does not
+        answer now, else None (qa.readiness)."""
+        return qa.readiness(settings)
 
     def warm_up(self, settings: qa.Settings) -> None:
         """Load the index (ingesting corpus/ on a fresh checkout) and the model."""

@@ -37,6 +37,8 @@ def classify(exc: BaseException) -> tuple[int, str, str]:
     """(HTTP status, error type, one-line message) for any failure."""
     if isinstance(exc, qa.InputError):
         return 400, "invalid_request_error", one_line(exc)
+    if isinstance(exc, qa.DatabaseError):
+        return 503, "database_unavailable", public_message(exc)
     if isinstance(exc, qa.BackendError | qa.ConfigError):
         return 503, "model_unavailable", public_message(exc)  # never the upstream's address
     if isinstance(exc, qa.CorpusError):

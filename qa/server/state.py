@@ -1,6 +1,6 @@
-"""What one server holds between requests: the generation queue, warm-up, the model
-server's readiness (probed at most every PROBE_TTL seconds), and its recent answers by id with
-the feedback store their ratings go to."""
+"""What one server holds between requests: the generation queue, warm-up, readiness (the
+index's database and the model server, probed at most every PROBE_TTL seconds), and its recent
+answers by id with the feedback store their ratings go to."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from fastapi import Request
 import qa
 from qa.backend_errors import SERVER_MODES
 from qa.errors import one_line
-from qa.feedback import FeedbackStore, RecentAnswers, open_feedback
+from qa.feedback import Answered, FeedbackStore, Recent, open_feedback, open_recent
 from qa.server.engine import Engine
 from qa.server.errors import Busy, classify
 from qa.server.queue import Emit, GenerationQueue, QueueFull, Worker
@@ -25,7 +25,7 @@ from qa.settings import ServerSettings
 
 log = logging.getLogger("qa.server")
 
-PROBE_TTL = 5.0  # seconds a model-server probe answers /health (balancers poll every second)
+PROBE_TTL = 5.0  # seconds one readiness probe answers /health (balancers poll every second)
 
 
 class ServerState:
@@ -43,7 +43,9 @@ class ServerState:
         self.warm_error: str | None = None
         self.warming: asyncio.Task | None = None
         self.ingest_lock = asyncio.Lock()
-        self.answers = RecentAnswers()  # completion id -> what POST /v1/feedback rates
+        # completion id -> what POST /v1/feedback rates (a table shared by the replicas
+        # with PostgreSQL)
+        self.answers: Recent = open_recent(settings)
         self._feedback: FeedbackStore | None = None
 
     @property
@@ -51,6 +53,13 @@ class ServerState:
         if self._feedback is None:
             self._feedback = open_feedback(self.settings)
         return self._feedback
+
+    async def remember(self, cid: str, answered: Answered) -> None:
+        """Keep an answer for a later rating; an answer already given never fails for it."""
+        try:
+            await asyncio.to_thread(self.answers.put, cid, answered)
+        except Exception as exc:  # the database may be away: the answer stays unratable
+            log.warning("answer %s not kept for rating: %s", cid, one_line(exc))
 
     def start_warm_up(self) -> None:
         if self.warming is None or self.warming.done():
@@ -73,8 +82,9 @@ class ServerState:
         return Worker(job, self.queue.release, self.release_on_cancel)
 
     async def upstream(self) -> str | None:
-        """The model server's public unavailability reason, or None; probed at most every
-        PROBE_TTL seconds however often /health is polled."""
+        """Why this replica cannot answer now, as a client may read it (the database or the
+        model server does not answer), or None; probed at most every PROBE_TTL seconds however
+        often /health is polled, and again after a request failed on either."""
         async with self.upstream_lock:
             if time.monotonic() - self.upstream_checked >= PROBE_TTL:
                 problem = await asyncio.to_thread(self.engine.unreachable, self.settings)

@@ -16,7 +16,7 @@ from qa.stores.base import Changes, Store, Writer
 if TYPE_CHECKING:
     from qa.stores.postgres.connection import Connection
 
-__all__ = ["Changes", "Store", "Writer", "open_database", "open_store"]
+__all__ = ["Changes", "Store", "Writer", "database_problem", "open_database", "open_store"]
 
 
 def open_store(settings: Settings) -> Store:
@@ -39,3 +39,14 @@ def open_database(settings: Settings) -> Connection:
     from qa.stores.postgres.connection import Connection
 
     return Connection(settings)
+
+
+def database_problem(settings: Settings) -> tuple[str, str] | None:
+    """(operator line, client line) when the index's database does not answer now, else
+    None; always None for the local store, which has no server to lose."""
+    if settings.store.mode != "postgres":
+        return None
+    from qa.stores.postgres.connection import UNAVAILABLE
+
+    problem = open_database(settings).probe()
+    return (problem, UNAVAILABLE) if problem else None

@@ -14,11 +14,12 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
+from pydantic import SecretStr
 
 import qa
 from qa.server import ServerSettings, create_app
 from qa.server.app import Engine
-from tests.helpers import KEY, client, serving
+from tests.helpers import KEY, client, free_port, serving, with_section
 
 
 def ask_msgs(text: str) -> list[dict]:
@@ -353,10 +354,46 @@ def test_health_is_503_until_warm_and_reports_errors(mock_settings):
         assert r.status_code == 503 and "corpus is empty" in r.json()["error"]
 
 
+def test_health_is_readiness_and_live_is_liveness(mock_settings, monkeypatch):
+    """/health follows what the replica depends on (503 with the client's line while the
+    database is away, 200 again by itself), /health/live only the process."""
+    import qa.server.state as state_mod
+
+    monkeypatch.setattr(state_mod, "PROBE_TTL", 0.0)
+    engine = FakeEngine()
+    down: list[tuple[str, str]] = []
+    engine.unreachable = lambda settings: down[0] if down else None
+    with serving(fake_app(mock_settings, engine)) as base:
+        assert httpx.get(f"{base}/health").status_code == 200
+        down.append(("PostgreSQL at u:***@db:5432/x: connecting failed", "the database is away"))
+        r = httpx.get(f"{base}/health")
+        assert r.status_code == 503 and r.headers["Retry-After"]
+        assert r.json()["status"] == "unavailable" and r.json()["error"] == "the database is away"
+        live = httpx.get(f"{base}/health/live")
+        assert live.status_code == 200 and live.json() == {"status": "alive"}
+        down.clear()
+        assert httpx.get(f"{base}/health").status_code == 200
+
+
+def test_readiness_probes_the_database_only_in_postgres_mode(mock_settings):
+    assert qa.readiness(mock_settings) is None  # local store, mock model: nothing to lose
+    port = free_port()  # nothing listens there
+    url = f"postgresql://alice:s3cr3t@127.0.0.1:{port}/corpus_qa"
+    s = with_section(mock_settings, "store", mode="postgres", postgres_url=SecretStr(url))
+    operator, public = qa.readiness(s)
+    assert public == "the database is unavailable"
+    assert f"alice:***@127.0.0.1:{port}" in operator and "s3cr3t" not in operator
+
+
 @pytest.mark.parametrize(
     "exc, status, kind",
     [
         (qa.BackendError("cannot reach the model server"), 503, "model_unavailable"),
+        (
+            qa.DatabaseError("PostgreSQL at u:***@db/passwd failed", public="the database is away"),
+            503,
+            "database_unavailable",
+        ),
         (qa.CorpusError("the corpus is empty"), 503, "corpus_unavailable"),
         (RuntimeError("secret /etc/passwd detail"), 500, "server_error"),
     ],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -41,7 +41,7 @@ async def chat_completions(req: ChatRequest, state: ServerState = Depends(get_st
     if not req.stream:
         worker = state.worker(lambda emit, cancelled: state.engine.ask(question, history, s))
         answer = await _result(worker, deadline, srv)
-        state.answers.put(cid, Answered.of(question, answer, follow_up=bool(history)))
+        await state.remember(cid, Answered.of(question, answer, follow_up=bool(history)))
         return completion(
             cid,
             model_id,
@@ -69,8 +69,8 @@ async def chat_completions(req: ChatRequest, state: ServerState = Depends(get_st
     await _result(worker, deadline, srv)  # condense + retrieve done: errors still get a status
     include_usage = bool(req.stream_options and req.stream_options.include_usage)
 
-    def remember(answer: Any) -> None:  # a finished stream can be rated by its id
-        state.answers.put(cid, Answered.of(question, answer, follow_up=bool(history)))
+    async def remember(answer: Any) -> None:  # a finished stream can be rated by its id
+        await state.remember(cid, Answered.of(question, answer, follow_up=bool(history)))
 
     return StreamingResponse(
         _events(worker, cid, model_id, deadline, srv, include_usage, remember),
@@ -98,7 +98,7 @@ async def _events(
     deadline: float,
     srv: ServerSettings,
     usage: bool,
-    done: Callable[[Any], None],
+    done: Callable[[Any], Awaitable[None]],
 ) -> AsyncIterator[bytes]:
     """SSE as the openai client reads it: a role chunk, content chunks, a final chunk with
     finish_reason, sources and usage, then [DONE]. A failure half-way becomes an error event
@@ -116,7 +116,7 @@ async def _events(
             if kind == "delta":
                 yield sse(chunk(cid, model, created, {"content": value}))
             elif kind == "done":
-                done(value)
+                await done(value)
                 final = chunk(
                     cid,
                     model,

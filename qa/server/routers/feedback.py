@@ -28,7 +28,7 @@ class FeedbackRequest(BaseModel):
 
 @router.post("/v1/feedback")
 async def feedback(req: FeedbackRequest, state: ServerState = Depends(get_state)) -> dict[str, Any]:  # noqa: B008
-    answered = state.answers.get(req.id)
+    answered = await asyncio.to_thread(state.answers.get, req.id)
     if answered is None:
         raise HTTPException(
             404,

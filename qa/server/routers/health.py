@@ -1,4 +1,11 @@
-"""/health (open, for balancers) and the model list and API docs (behind the API key)."""
+"""/health and /health/live (open, for balancers and orchestrators) and the model list and API
+docs (behind the API key).
+
+/health is readiness: 200 only when a question can be answered now (warmed up, the index's
+database and the model server answering), else 503 with the reason; a balancer takes the
+replica out of rotation and back in when it recovers by itself. /health/live is liveness:
+200 whenever the process serves HTTP at all, whatever its database or model server do, so an
+orchestrator does not restart a replica that is only waiting for them."""
 
 from __future__ import annotations
 
@@ -17,7 +24,8 @@ router = APIRouter()
 
 @public.get("/health")
 async def health(state: ServerState = Depends(get_state)) -> JSONResponse:  # noqa: B008
-    """200 only when a question can be answered now: warmed up, model server answering."""
+    """Readiness: 200 only when a question can be answered now (warmed up, database and model
+    server answering), else 503 with a one-line reason in `error`."""
     srv = state.server
     body = {
         "status": "ready" if state.ready else ("error" if state.warm_error else "starting"),
@@ -34,6 +42,12 @@ async def health(state: ServerState = Depends(get_state)) -> JSONResponse:  # no
         body["error"] = state.warm_error
         state.start_warm_up()  # retry: the corpus or the model server may be back
     return JSONResponse(body, status_code=503, headers={"Retry-After": str(srv.retry_after)})
+
+
+@public.get("/health/live")
+async def live() -> dict[str, str]:
+    """Liveness: the process serves HTTP; depends on nothing else."""
+    return {"status": "alive"}
 
 
 @router.get("/v1/openapi.json", include_in_schema=False)

@@ -17,8 +17,8 @@ PGVectorStore's table model and llama-index's node serialisation, so PGVectorSto
 back as ordinary nodes): a crash or an error at any point leaves the previous state, whole.
 Writers are serialised by a transaction-level advisory lock. Connections are checked before
 use (pool_pre_ping), so a server restart between calls is invisible; one failing read is
-retried once on a fresh connection. Errors reaching the caller are `BackendError` with the
-URL's password masked.
+retried once on a fresh connection. Errors reaching the caller are `DatabaseError` (a
+BackendError) with the URL's password masked.
 """
 
 from __future__ import annotations

@@ -13,11 +13,13 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 
-from qa.errors import BackendError, ConfigError
+from qa.errors import ConfigError, DatabaseError
 from qa.settings import Settings
 
 CONNECT_TIMEOUT_S = 5
 RECOVER_S = 10.0  # how long a read waits for a restarting server before giving up
+PROBE_TIMEOUT_S = 2  # the readiness probe: a database slower than this to connect is not ready
+UNAVAILABLE = "the database is unavailable"  # all an API client learns of the database
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
 
 
@@ -91,7 +93,7 @@ class Connection:
         self._vs = None
         self._ready = False
 
-    def _error(self, exc: BaseException, doing: str) -> BackendError:
+    def _error(self, exc: BaseException, doing: str) -> DatabaseError:
         reason = exc.__class__.__name__
         orig = getattr(exc, "orig", None)
         if orig is not None:
@@ -99,11 +101,29 @@ class Connection:
             reason = f"{orig.__class__.__name__}: {first}" if first else reason
         if self.url.password:
             reason = reason.replace(str(self.url.password), "***")
-        return BackendError(f"PostgreSQL at {self.masked_url}: {doing} failed ({reason})")
+        return DatabaseError(
+            f"PostgreSQL at {self.masked_url}: {doing} failed ({reason})", public=UNAVAILABLE
+        )
+
+    def probe(self) -> str | None:
+        """None when the server answers `select 1` now, else the operator's one-line reason:
+        the readiness check behind /health. One fresh connection, no retry, no pool, so a
+        database that went away is reported at once and one that came back is seen at once."""
+        engine = sa.create_engine(
+            self.url, poolclass=sa.pool.NullPool, connect_args={"connect_timeout": PROBE_TIMEOUT_S}
+        )
+        try:
+            with engine.connect() as conn:
+                conn.execute(sa.text("select 1"))
+            return None
+        except sa.exc.DBAPIError as exc:
+            return str(self._error(exc, "connecting"))
+        finally:
+            engine.dispose()
 
     @contextmanager
     def _tx(self, doing: str) -> Iterator[sa.Connection]:
-        """One transaction; database errors become BackendError (and roll the work back)."""
+        """One transaction; database errors become DatabaseError (and roll the work back)."""
         try:
             with self.engine.begin() as conn:
                 yield conn

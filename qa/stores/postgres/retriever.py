@@ -127,7 +127,7 @@ class Reads:
         return self._read("reading the schema", self._stored_dim)
 
     def ping(self) -> None:
-        """Raise BackendError unless the server answers."""
+        """Raise DatabaseError unless the server answers."""
         self._read("connecting", lambda conn: conn.execute(sa.text("select 1")).scalar())
 
 
