@@ -146,7 +146,12 @@ def guard_stream(fn: Callable[[], Iterator[T]], s: Settings) -> Iterator[T]:
 def unreachable(s: Settings) -> tuple[str, str] | None:
     """None when the model server answers HTTP at all (any status), else (operator line,
     client line): the readiness probe behind /health. Only for a server we were given a URL
-    of; the embedded model and the OpenAI cloud are not probed."""
+    of; the embedded model and the OpenAI cloud are not probed.
+
+    It asks for the API's base URL itself, not `/models`: llama-cpp-python's server answers
+    `/models` only once its model lock is free, so a server busy with one long prompt looked
+    down to every replica (and, with its default interrupt_requests, each probe cut the running
+    answer short). Any status proves the server answers; no model is touched."""
     base = s.openai.base()
     if s.llm.mode not in SERVER_MODES or not base:
         return None
@@ -155,7 +160,7 @@ def unreachable(s: Settings) -> tuple[str, str] | None:
     key = s.openai.key()
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     try:
-        httpx.get(f"{base.rstrip('/')}/models", headers=headers, timeout=PROBE_TIMEOUT)
+        httpx.get(base.rstrip("/"), headers=headers, timeout=PROBE_TIMEOUT)
     except Exception as exc:  # down, refusing, stalling: not ready
         where = without_credentials(base)
         detail = f"the model server at {where} does not answer ({one_line(exc)})"

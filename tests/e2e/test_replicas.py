@@ -229,15 +229,15 @@ class Replica:
     def health(self) -> httpx.Response:
         return httpx.get(f"{self.url}/health", timeout=10)
 
-    def wait_health(self, status: int, within: float = 60) -> dict:
-        """Poll /health until it answers `status`; its body."""
+    def wait_health(self, status: int, within: float = 60, error: str | None = None) -> dict:
+        """Poll /health until it answers `status` (with this `error`, when given); its body."""
         deadline = time.monotonic() + within
         last = None
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, self.tail()
             try:
                 last = self.health()
-                if last.status_code == status:
+                if last.status_code == status and error in (None, last.json().get("error")):
                     return last.json()
             except httpx.TransportError:
                 pass
@@ -400,19 +400,35 @@ def test_ingested_through_a_answered_through_b(cluster):
 
 def test_eight_concurrent_streams_over_both_replicas_complete_uncrossed(cluster):
     replicas = [cluster["a"], cluster["b"]]
+    cluster["streamed"] = {}  # team -> (replica, completion id), rated in a later test
 
     def converse(i_team: tuple[int, str]) -> tuple[str, str, list, str | None]:
         i, team = i_team
         text, sources, finish = "", [], None
         for chunk in ask(replicas[i % 2], team, stream=True):
+            cluster["streamed"][team] = (replicas[i % 2].name, chunk.id)
             if chunk.choices:
                 text += chunk.choices[0].delta.content or ""
                 finish = chunk.choices[0].finish_reason or finish
             sources = (chunk.model_extra or {}).get("sources") or sources
         return team, text, sources, finish
 
-    with ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(converse, enumerate(TEAMS)))
+    statuses: list[int] = []  # readiness while the model server is busy: never 503
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.wait(0.5):
+            statuses.extend(r.health().status_code for r in replicas)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(converse, enumerate(TEAMS)))
+    finally:
+        done.set()
+        poller.join(30)
+    assert statuses and set(statuses) == {200}, statuses
     for team, text, sources, finish in results:
         assert finish == "stop", (team, text)
         assert TEAMS[team] in text.lower(), (team, text)
@@ -437,19 +453,20 @@ def test_browser_chat_through_a_sticky_round_robin_proxy(cluster):
 
 
 def test_feedback_on_an_answer_of_a_rated_through_b(cluster):
-    r = ask(cluster["a"], "heron")
+    replica, cid = cluster["streamed"]["badger"]  # streamed through A in the test above
+    assert replica == "a"
     rated = httpx.post(
         f"{cluster['b'].url}/v1/feedback",
-        json={"id": r.id, "verdict": "down", "correction": "Cobalt."},
+        json={"id": cid, "verdict": "down", "correction": "Saffron."},
         timeout=30,
     )
     assert rated.status_code == 200, rated.text
-    assert rated.json()["question"] == question("heron")
+    assert rated.json()["question"] == question("badger")
     engine = sa.create_engine(cluster["db"])
     try:
         with engine.connect() as conn:
             row = conn.execute(
-                sa.text(f"select verdict from {TABLE}_feedback where id = :i"), {"i": r.id}
+                sa.text(f"select verdict from {TABLE}_feedback where id = :i"), {"i": cid}
             ).one()
     finally:
         engine.dispose()
@@ -475,8 +492,7 @@ def test_database_gone_is_503_with_reason_and_recovers(cluster):
     b, gate = cluster["b"], cluster["gate"]
     gate.cut()
     try:
-        body = b.wait_health(503, within=30)
-        assert body["error"] == "the database is unavailable", body
+        b.wait_health(503, within=30, error="the database is unavailable")
         assert httpx.get(f"{b.url}/health/live").status_code == 200  # alive: no restart wanted
         with pytest.raises(openai.APIStatusError) as err:
             ask(b, "walrus")
