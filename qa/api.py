@@ -143,6 +143,8 @@ class Answer:
     seconds: float
     search_query: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    language: str = ""  # the answer's (ISO 639-1): the question's unless llm.answer_language
+    question_language: str = ""
 
 
 def _history(history: list[tuple[str, str]] | list[dict] | None) -> list[ChatMessage]:
@@ -177,7 +179,8 @@ def ask(question: str, history: Any = None, settings: Settings | None = None) ->
 
 
 def _answer(text: str, outcome: dict[str, Any]) -> Answer:
-    keys = ("sources", "refused", "usage", "seconds", "search_query")
+    keys = ("sources", "refused", "usage", "seconds", "search_query", "language")
+    keys += ("question_language",)
     return Answer(text=text, **{k: outcome[k] for k in keys})
 
 
@@ -195,6 +198,8 @@ def stream_ask(
         usage={},
         seconds=0.0,
         search_query=p.search_query,
+        language=p.language,
+        question_language=p.question_language,
     )
 
     def deltas() -> Iterator[str]:

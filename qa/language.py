@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator
 
 # ISO 639-1 code -> the name the prompts use ("Answer in Spanish.")
 LANGUAGES = {
@@ -64,3 +66,13 @@ def detect(text: str, fallback: str = "en") -> str:
 def name(code: str) -> str:
     """The language's English name, as the prompts say it."""
     return LANGUAGES.get(code, code)
+
+
+def _known(code: str) -> str:
+    """A language code the prompts can name, lower-cased (a setting's validator)."""
+    if code.strip().lower() not in LANGUAGES:
+        raise ValueError(f"must be one of {', '.join(LANGUAGES)}, got {code!r}")
+    return code.strip().lower()
+
+
+Language = Annotated[str, AfterValidator(_known)]  # a setting holding a key of LANGUAGES

@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 
 from qa.errors import ConfigError
+from qa.language import Language
 
 
 def _home(module: Path = Path(__file__)) -> Path:
@@ -32,16 +33,6 @@ def _home(module: Path = Path(__file__)) -> Path:
 
 
 REPO_ROOT = _home()
-
-
-def _language(code: str, where: str) -> str:
-    """A language code the prompts can name (qa.language.LANGUAGES), lower-cased."""
-    from qa.language import LANGUAGES
-
-    low = code.strip().lower()
-    if low not in LANGUAGES:
-        raise ValueError(f"{where} must be one of {', '.join(LANGUAGES)}, got {code!r}")
-    return low
 
 
 def _split_list(v: Any) -> Any:
@@ -113,12 +104,7 @@ class LLMSettings(Section):
     history_answers: bool = True
     # The language answers and refusals are written in (an ISO 639-1 code of
     # qa.language.LANGUAGES: "en", "es", "zh", ...); None: the question's own language.
-    answer_language: str | None = None
-
-    @field_validator("answer_language")
-    @classmethod
-    def _known_answer_language(cls, v: str | None) -> str | None:
-        return None if v in (None, "") else _language(v, "llm.answer_language")
+    answer_language: Language | None = None
 
     @model_validator(mode="after")
     def _local_preset(self) -> LLMSettings:
@@ -186,13 +172,8 @@ class RetrievalSettings(Section):
     # is translated into it by the LLM (prompts/translate.txt) before retrieval when
     # translate_questions is on: vector search, BM25, the gate and the router read the
     # translation, the LLM the question as asked (route (a) of bench/results_multilingual.md).
-    corpus_language: str = "en"
+    corpus_language: Language = "en"
     translate_questions: bool = True
-
-    @field_validator("corpus_language")
-    @classmethod
-    def _known_corpus_language(cls, v: str) -> str:
-        return _language(v, "retrieval.corpus_language")
 
 
 class IngestSettings(Section):

