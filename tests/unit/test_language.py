@@ -3,6 +3,7 @@ language, which LLM calls, which prompts and refusals, and the cross-language gr
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from llama_index.core.base.llms.types import (
     ChatMessage,
@@ -205,3 +206,24 @@ def test_history_user_messages_are_translated_for_search(settings):
     q, searched = pipe.translator.in_corpus_language("¿Y dónde?", history, "es")
     assert q == TRANSLATION
     assert searched[0].content == TRANSLATION and searched[1].content == "El 18 de septiembre."
+
+
+@pytest.mark.parametrize("settings", [1.01], indirect=True)  # nothing can pass the gate
+def test_http_api_refuses_in_the_question_language(settings):
+    from qa.server import ServerSettings, create_app
+    from tests.helpers import KEY, serving
+
+    pipe_for(settings)
+    app = create_app(settings, ServerSettings(api_keys=[KEY]), mount_ui=False)
+    with serving(app) as base:
+        r = httpx.post(
+            f"{base}/v1/chat/completions",
+            headers={"Authorization": f"Bearer {KEY}"},
+            json={
+                "model": "corpus-qa",
+                "messages": [{"role": "user", "content": "利马的大米价格是多少？"}],
+            },
+        )
+    body = r.json()
+    assert body["choices"][0]["message"]["content"] == "文档中没有这个问题的答案。"
+    assert body["refused"] is True and body["language"] == "zh"
