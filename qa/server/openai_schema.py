@@ -2,8 +2,9 @@
 
 Responses are built from the openai package's own types (openai.types.chat), dumped with only
 the fields set, plus three of ours beside them: `sources`, `refused` and `language` (the
-answer's, ISO 639-1). Requests stay a lenient model of our own: the openai request types are TypedDicts for clients and would refuse shapes
-this server has always taken (unknown roles, missing optional keys).
+answer's, ISO 639-1). Requests stay a lenient model of our own: the openai request types are
+TypedDicts for clients and would refuse shapes this server has always taken (unknown roles,
+missing optional keys).
 """
 
 from __future__ import annotations
