@@ -18,6 +18,12 @@ gate), answerable items the gate passes, unanswerable items it turns away, and t
 `prepare` took (the translation call included). A follow-up gets its conversation with the
 previous turns' reference answers. Test parts are only reported by `qa eval --split test`.
 
+`grounding` answers every DEV item once (route a: translation, then the LLM), and checks the
+same raw answer twice: with the cross-language rule (qa/answering/grounding.py: numbers,
+amounts, acronyms and echoes for a sentence not in English) and with the English word check
+it replaced. Per rule: answerable items the check turns into a refusal although the LLM
+answered (grounding false refusals), fact recall, right items, and unanswerable items refused.
+
 `ingest` times a full ingest of corpus/ and of the SQuAD corpus (24 articles) with each
 embedding model, one thread each. `detect` measures qa.language.detect on every shipped set.
 """
@@ -77,16 +83,7 @@ def retrieval(split: str) -> dict:
                 for q in items:
                     if q.split != split:
                         continue
-                    history, prev = [], q.follow_up_of
-                    while prev:
-                        p_item = by_id[prev]
-                        history[:0] = [
-                            ChatMessage(role=MessageRole.USER, content=p_item.question),
-                            ChatMessage(
-                                role=MessageRole.ASSISTANT, content=p_item.reference_answer
-                            ),
-                        ]
-                        prev = p_item.follow_up_of
+                    history = history_of(q, by_id)
                     start = time.perf_counter()
                     p = pipe.prepare(q.question, history)
                     seconds = time.perf_counter() - start
@@ -123,6 +120,81 @@ def retrieval(split: str) -> dict:
     return out
 
 
+def history_of(q, by_id) -> list[ChatMessage]:
+    """The conversation before a follow-up, with the earlier turns' reference answers."""
+    history, prev = [], q.follow_up_of
+    while prev:
+        p = by_id[prev]
+        history[:0] = [
+            ChatMessage(role=MessageRole.USER, content=p.question),
+            ChatMessage(role=MessageRole.ASSISTANT, content=p.reference_answer),
+        ]
+        prev = p.follow_up_of
+    return history
+
+
+def grounding(split: str) -> dict:
+    from dataclasses import replace
+
+    from qa.answering.check import AnswerCheck
+    from qa.answering.pipeline import was_refused
+    from qa.evaluation.metrics import fact_recall
+    from qa.evaluation.scoring import right
+    from qa.evaluation.targets import Turn
+
+    out: dict = {}
+    s = settings(ROOT / ".qa", ROOT / "corpus", None, True)
+    qa.ensure_index(s)
+    pipe = qa.pipeline(s)
+    for name in ("article_es", "article_zh"):
+        items = load_questions(ROOT / f"tests/questions/{name}.jsonl")
+        by_id = {q.id: q for q in items}
+        rows = []
+        for q in (q for q in items if q.split == split):
+            start = time.perf_counter()
+            p = pipe.prepare(q.question, history_of(q, by_id))
+            raw = "" if p.messages is None else pipe.llm.chat(p.messages).message.content or ""
+            seconds = time.perf_counter() - start
+            row = {"id": q.id, "answerable": q.answerable, "raw": raw, "seconds": round(seconds, 1)}
+            for rule in ("cross", "english"):
+                ev = p.evidence
+                if ev is not None and rule == "english":
+                    ev = replace(ev, language=ev.corpus_language)
+                pr = replace(p, evidence=ev, dropped=[], unsupported=False)
+                check = AnswerCheck(pr, s.retrieval.min_support)
+                text = p.refusal if p.messages is None else "".join(check.feed(raw) + check.close())
+                refused = was_refused(pr, text)
+                turn = Turn(text=text, refused=refused, sources=[], retrieved=[], seconds=0)
+                row[rule] = {
+                    "text": text,
+                    "refused": refused,
+                    "grounding_refusal": bool(pr.unsupported),
+                    "fact_recall": fact_recall(text, q.facts) if q.answerable else None,
+                    "right": right(q, turn),
+                }
+            rows.append(row)
+            print(name, q.id, row["cross"]["right"], row["english"]["right"], raw[:80])
+        summary = {}
+        answerable = [r for r in rows if r["answerable"]]
+        for rule in ("cross", "english"):
+            summary[rule] = {
+                "grounding_false_refusals": sum(r[rule]["grounding_refusal"] for r in answerable),
+                "false_refusals": sum(r[rule]["refused"] for r in answerable),
+                "n_answerable": len(answerable),
+                "fact_recall": round(
+                    sum(r[rule]["fact_recall"] for r in answerable) / len(answerable), 3
+                ),
+                "right": sum(r[rule]["right"] for r in rows),
+                "n": len(rows),
+                "unanswerable_refused": sum(
+                    r[rule]["refused"] for r in rows if not r["answerable"]
+                ),
+            }
+        out[name] = {"summary": summary, "rows": rows}
+        print(name, summary)
+    return out
+
+
 def ingest() -> dict:
     out = {}
     corpora = {"article": ROOT / "corpus", "squad": ROOT / "bench/data/squad/corpus"}
@@ -155,13 +227,16 @@ def detection() -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["retrieval", "ingest", "detect"])
+    ap.add_argument("what", choices=["retrieval", "grounding", "ingest", "detect"])
     ap.add_argument("--split", default="dev")
     ap.add_argument("--out")
     a = ap.parse_args()
-    result = {"retrieval": lambda: retrieval(a.split), "ingest": ingest, "detect": detection}[
-        a.what
-    ]()
+    result = {
+        "retrieval": lambda: retrieval(a.split),
+        "grounding": lambda: grounding(a.split),
+        "ingest": ingest,
+        "detect": detection,
+    }[a.what]()
     if a.out:
         Path(a.out).write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
 
