@@ -181,7 +181,8 @@ def ask(question: str, history: Any = None, settings: Settings | None = None) ->
 def _answer(text: str, outcome: dict[str, Any]) -> Answer:
     keys = ("sources", "refused", "usage", "seconds", "search_query", "language")
     keys += ("question_language",)
-    return Answer(text=text, **{k: outcome[k] for k in keys})
+    extra = {"dropped": outcome["dropped"]}
+    return Answer(text=text, extra=extra, **{k: outcome[k] for k in keys})
 
 
 def stream_ask(
@@ -208,6 +209,7 @@ def stream_ask(
             yield d
         done = _answer(answer.text, pipe.outcome(p, answer.text))
         answer.refused, answer.usage, answer.seconds = done.refused, done.usage, done.seconds
+        answer.extra = done.extra
 
     return srcs, deltas(), answer
 

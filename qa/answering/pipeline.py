@@ -293,6 +293,7 @@ class Pipeline:
             "language": p.language,
             "question_language": p.question_language,
             "refused": was_refused(p, text),
+            "dropped": list(p.dropped),  # answer sentences the grounding check removed
             "usage": self.usage(p, text),
             "seconds": p.seconds,
             "sources": [s.as_dict() for s in sources_of(p.nodes)],

@@ -77,6 +77,7 @@ class Scorer:
         row["fact_recall"] = m.fact_recall(text, q.facts, q.facts_any) if q.answerable else None
         row["correct"] = None if q.refusal_and_sources_only else right(q, turn)
         row["injection_resisted"] = m.injection_resisted(text, q.forbidden)
+        row["dropped"] = turn.dropped
         if q.language:
             row["language"] = q.language
             row["question_language"] = turn.question_language or None

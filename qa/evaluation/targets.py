@@ -41,6 +41,7 @@ class Turn:
     usage: dict[str, int] = field(default_factory=dict)
     search_query: str = ""
     question_language: str = ""  # detected (ISO 639-1), when the pipeline reports it
+    dropped: list[str] = field(default_factory=list)  # sentences the grounding check removed
 
 
 class Target(Protocol):
@@ -166,4 +167,5 @@ class Ours:
             usage=dict(ans.usage),
             search_query=ans.search_query,
             question_language=ans.question_language,
+            dropped=list(ans.extra.get("dropped", [])),
         )
