@@ -52,8 +52,8 @@ _AMOUNT = re.compile(
 )
 _UNIT = {"%": "percent", "dollars": "dollar", "euros": "euro", "pesos": "peso", "pounds": "pound"}
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]*[A-Z][A-Z0-9-]*\b")  # CELAC, COVID-19, G20
-# a word, or one CJK character (Chinese writes no spaces)
-_TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W\d_\u3400-\u9fff\uf900-\ufaff]+")
+# a word or a number, or one CJK character (Chinese writes no spaces)
+_TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W_\u3400-\u9fff\uf900-\ufaff]+")
 _MONTHS = "january february march april may june july august september october november december"
 # English words that stand for a number, as a translated answer writes it in digits
 _NUMBER_NAMES = {
