@@ -24,6 +24,9 @@ amounts, acronyms and echoes for a sentence not in English) and with the English
 it replaced. Per rule: answerable items the check turns into a refusal although the LLM
 answered (grounding false refusals), fact recall, right items, and unanswerable items refused.
 
+`scores` prints the top vector-search cosine of each dev question (no translation) with MiniLM
+and with e5: whether a `similarity_cutoff` can tell answerable from unanswerable questions.
+
 `ingest` times a full ingest of corpus/ and of the SQuAD corpus (24 articles) with each
 embedding model, one thread each. `detect` measures qa.language.detect on every shipped set.
 """
@@ -195,6 +198,28 @@ def grounding(split: str) -> dict:
     return out
 
 
+def scores(split: str) -> dict:
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for model in (None, "multilingual-e5-small"):
+            s = settings(Path(tmp) / str(model), ROOT / "corpus", model, False)
+            s = s.model_copy(
+                update={"retrieval": s.retrieval.model_copy(update={"mode": "vector"})}
+            )
+            qa.ingest(settings=s, progress=False)
+            pipe = qa.pipeline(s)
+            for name in SETS:
+                top: dict[str, list[float]] = {"answerable": [], "unanswerable": []}
+                for q in load_questions(ROOT / f"tests/questions/{name}.jsonl"):
+                    if q.split == split and not q.follow_up_of:
+                        kind = "answerable" if q.answerable else "unanswerable"
+                        top[kind].append(round(pipe.retrieve(q.question)[0].score or 0.0, 3))
+                key = f"{model or 'all-minilm-l6-v2'}/{name}"
+                out[key] = {k: sorted(v) for k, v in top.items()}
+                print(key, out[key])
+    return out
+
+
 def ingest() -> dict:
     out = {}
     corpora = {"article": ROOT / "corpus", "squad": ROOT / "bench/data/squad/corpus"}
@@ -227,13 +252,14 @@ def detection() -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["retrieval", "grounding", "ingest", "detect"])
+    ap.add_argument("what", choices=["retrieval", "grounding", "scores", "ingest", "detect"])
     ap.add_argument("--split", default="dev")
     ap.add_argument("--out")
     a = ap.parse_args()
     result = {
         "retrieval": lambda: retrieval(a.split),
         "grounding": lambda: grounding(a.split),
+        "scores": lambda: scores(a.split),
         "ingest": ingest,
         "detect": detection,
     }[a.what]()
