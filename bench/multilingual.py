@@ -69,10 +69,12 @@ def settings(data_dir: Path, corpus: Path, model: str | None, translate: bool) -
     )
 
 
-def retrieval(split: str) -> dict:
+def retrieval(split: str, routes: list[str]) -> dict:
     out: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         for route, (model, translate) in ROUTES.items():
+            if route not in routes:
+                continue
             data = Path(tmp) / (model or "minilm")
             s = settings(data, ROOT / "corpus", model, translate)
             qa.ingest(settings=s, progress=False)
@@ -254,10 +256,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("what", choices=["retrieval", "grounding", "scores", "ingest", "detect"])
     ap.add_argument("--split", default="dev")
+    ap.add_argument("--routes", default=",".join(ROUTES), help="retrieval: routes to run")
     ap.add_argument("--out")
     a = ap.parse_args()
     result = {
-        "retrieval": lambda: retrieval(a.split),
+        "retrieval": lambda: retrieval(a.split, a.routes.split(",")),
         "grounding": lambda: grounding(a.split),
         "scores": lambda: scores(a.split),
         "ingest": ingest,
