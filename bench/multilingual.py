@@ -1,8 +1,8 @@
 """Spanish and Chinese questions over the English article: retrieval by route, on the DEV parts.
 
-    .venv/bin/python bench/multilingual.py retrieval [--split dev] [--out FILE.json]
-    .venv/bin/python bench/multilingual.py ingest [--out FILE.json]
-    .venv/bin/python bench/multilingual.py detect
+    .venv/bin/python bench/multilingual.py retrieval [--split dev] [--routes today,a,b,a+b]
+    .venv/bin/python bench/multilingual.py grounding [--split dev]
+    .venv/bin/python bench/multilingual.py scores | ingest | detect      (each with --out FILE.json)
 
 `retrieval` runs `Pipeline.prepare` (translation, condensing, retrieval, gate; no answer is
 generated) for every item of article_es / article_zh (and the English article set, as the
