@@ -153,6 +153,8 @@ class Answer:
     seconds: float
     search_query: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    language: str = ""  # the answer's (ISO 639-1): the question's unless llm.answer_language
+    question_language: str = ""
 
 
 def _history(history: list[tuple[str, str]] | list[dict] | None) -> list[ChatMessage]:
@@ -187,8 +189,10 @@ def ask(question: str, history: Any = None, settings: Settings | None = None) ->
 
 
 def _answer(text: str, outcome: dict[str, Any]) -> Answer:
-    keys = ("sources", "refused", "usage", "seconds", "search_query")
-    return Answer(text=text, **{k: outcome[k] for k in keys})
+    keys = ("sources", "refused", "usage", "seconds", "search_query", "language")
+    keys += ("question_language",)
+    extra = {"dropped": outcome["dropped"]}
+    return Answer(text=text, extra=extra, **{k: outcome[k] for k in keys})
 
 
 def stream_ask(
@@ -205,6 +209,8 @@ def stream_ask(
         usage={},
         seconds=0.0,
         search_query=p.search_query,
+        language=p.language,
+        question_language=p.question_language,
     )
 
     def deltas() -> Iterator[str]:
@@ -213,6 +219,7 @@ def stream_ask(
             yield d
         done = _answer(answer.text, pipe.outcome(p, answer.text))
         answer.refused, answer.usage, answer.seconds = done.refused, done.usage, done.seconds
+        answer.extra = done.extra
 
     return srcs, deltas(), answer
 

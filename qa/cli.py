@@ -60,7 +60,9 @@ def cmd_ingest(a: argparse.Namespace) -> int:
 
 def _ask_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("question", help="the question, or - to read it from standard input")
-    p.add_argument("--json", action="store_true", help="answer, sources, usage, seconds as JSON")
+    p.add_argument(
+        "--json", action="store_true", help="answer, language, sources, usage, seconds as JSON"
+    )
 
 
 def cmd_ask(a: argparse.Namespace) -> int:
@@ -73,6 +75,7 @@ def cmd_ask(a: argparse.Namespace) -> int:
                 {
                     "answer": ans.text,
                     "refused": ans.refused,
+                    "language": ans.language,
                     "sources": [{k: s[k] for k in keep} for s in ans.sources],
                     "usage": ans.usage,
                     "seconds": ans.seconds,

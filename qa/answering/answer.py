@@ -95,6 +95,9 @@ class Prepared:
     fallback: list[ChatMessage] | None = None
     # when the question arrived (perf_counter), so every door reports the same `seconds`
     started: float = field(default_factory=time.perf_counter)
+    # ISO 639-1 codes (qa.language): the answer's language and the question's
+    language: str = "en"
+    question_language: str = "en"
 
     @property
     def seconds(self) -> float:

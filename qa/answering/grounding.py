@@ -16,6 +16,15 @@ words were in the passages. So each sentence is checked on its own:
 
 A sentence that fails is dropped; an answer with nothing left becomes the refusal. The same
 word overlap picks the passages each kept sentence cites.
+
+A sentence in another language than the documents' (a Spanish answer over the English article)
+shares no words with the passages, so the word checks would drop every sentence of it. Such a
+sentence keeps the checks that do not depend on the language (`cross_unsupported`): every
+number and amount in it must be in the evidence (the documents' month names and number words
+count as their numbers: "9月18日" for "September 18th", "7" for "seven"), every acronym
+("CELAC", "COVID") must be in the evidence, and the sentence must not be made only of the
+user's own words ("HACKED BY EVE", asked for in the question). A sentence written in the
+documents' language is checked in full, whatever the question's language was.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ from datetime import datetime
 
 from llama_index.core.schema import NodeWithScore
 
+from qa.language import detect
 from qa.text import STOPWORDS, stems
 
 _MARKER = re.compile(r"\s*\[(\d+)\]")
@@ -54,6 +64,18 @@ _MONTHS = frozenset(
 )
 _YEAR = re.compile(r"1\d{3}|20\d{2}|21\d{2}")
 _UNIT = {"%": "percent", "dollars": "dollar", "euros": "euro", "pesos": "peso", "pounds": "pound"}
+_ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]*[A-Z][A-Z0-9-]*\b")  # CELAC, COVID-19, G20
+# a word or a number, or one CJK character (Chinese writes no spaces)
+_TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W_\u3400-\u9fff\uf900-\ufaff]+")
+_MONTHS = "january february march april may june july august september october november december"
+# English words that stand for a number, as a translated answer writes it in digits
+_NUMBER_NAMES = {
+    w: str(i)
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+        "fifteen sixteen seventeen eighteen nineteen twenty".split()
+    )
+} | {m: str(i) for i, m in enumerate(_MONTHS.split(), 1)}
 
 
 def split_sentences(text: str) -> list[str]:
@@ -152,6 +174,10 @@ class Evidence:
     texts: list[str]  # the numbered passages, in order
     extra: list[str] = field(default_factory=list)  # their documents' titles and dates
     asked: list[str] = field(default_factory=list)  # the user's words (may be echoed, not cited)
+    # the answer's language and the documents' (ISO 639-1): a sentence in another language
+    # than the documents' gets the language-neutral check (module docstring)
+    language: str = "en"
+    corpus_language: str = "en"
 
     def __post_init__(self) -> None:
         every = " ".join(self.texts + self.extra + self.asked)
@@ -165,6 +191,27 @@ class Evidence:
         self._stems = set(stems(every))
         self._passage_stems = [set(stems(t)) for t in self.texts]
         self._document_stems = set(stems(" ".join(self.texts + self.extra)))
+        named = {_NUMBER_NAMES[w] for w in re.findall(r"[a-z]+", low) if w in _NUMBER_NAMES}
+        self._cross_numbers = self._numbers | named
+        self._acronyms = set(_ACRONYM.findall(every))
+        self._asked_tokens = set(_TOKEN.findall(_fold(" ".join(self.asked)).lower()))
+
+    def foreign(self, sentence: str) -> bool:
+        """Is the sentence written in another language than the documents'? Only asked when
+        the answer's language is another one (a sentence it cannot tell keeps that)."""
+        if self.language == self.corpus_language:
+            return False
+        return detect(sentence, self.language) != self.corpus_language
+
+    def cross_unsupported(self, sentence: str) -> set[str]:
+        """The language-neutral claims of a sentence the evidence lacks: numbers and amounts
+        (the documents' number words and month names count) and acronyms; "echo" when every
+        word of it (every character, in Chinese) is the user's own."""
+        bad = {f"#{n}" for n in _numbers(sentence) if n not in self._cross_numbers}
+        bad |= {f"${a}" for a in _amounts(sentence) if a not in self._amounts}
+        bad |= {a for a in _ACRONYM.findall(sentence) if a not in self._acronyms}
+        tokens = set(_TOKEN.findall(_fold(sentence).lower()))
+        return bad | ({"echo"} if tokens and tokens <= self._asked_tokens else set())
 
     def has(self, claim: str) -> bool:
         """A number must occur as a number; a word exactly, or by its first four letters when
@@ -200,6 +247,8 @@ class Evidence:
 
     def passes(self, sentence: str, min_support: float) -> bool:
         clean = strip_markers(sentence)
+        if self.foreign(clean):
+            return not self.cross_unsupported(clean)
         if self.unsupported(clean):
             return False
         # min_support 0 turns the word checks off (both of them)
@@ -211,6 +260,9 @@ class Evidence:
         """1-based numbers of the passages sharing the most content words with the sentence
         (at least `min_overlap`, or every word of a shorter answer: "Mexico." is cited too)."""
         words = set(stems(sentence))
+        if self.foreign(sentence):  # its names and numbers: "México", "Xi Jinping", "2014"
+            words = set(stems(_fold(sentence))) & self._document_stems
+            min_overlap = 1
         min_overlap = min(min_overlap, len(words))
         scores = [len(words & p) for p in self._passage_stems]
         if not scores or not min_overlap or max(scores) < min_overlap:
@@ -226,6 +278,14 @@ class Evidence:
         clean = strip_markers(sentence)
         markers = "".join(f"[{n}]" for n in self.best_passages(clean))
         return f"{clean} {markers}" if markers else clean
+
+
+def _fold(text: str) -> str:
+    """Accents dropped ("México" -> "Mexico"), so a name spelled the Spanish way still matches."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def support(answer: str, passages: list[str], question: str = "") -> float:

@@ -28,6 +28,7 @@ from qa.answering.grounding import SENTENCE_END, Evidence, metadata_evidence, st
 from qa.answering.injection import Payloads, collect, sanitize
 from qa.answering.router import about_document, key_terms, route
 from qa.answering.summary import MAX_DOCUMENT_CHUNKS, whole_documents
+from qa.answering.translation import Translator, language_line, languages, refusal_in
 from qa.backend_errors import guard, guard_stream
 from qa.documents.chunking import ENCODING
 from qa.errors import InputError, require_text
@@ -37,7 +38,8 @@ from qa.stores import open_store
 from qa.stores.fusion import fuse
 from qa.text import is_refusal
 
-__all__ = [  # what the engines, the API and the bench scripts import from here
+# what the engines, the API and the bench scripts import from here
+__all__ = [
     "AnswerCheck",
     "Pipeline",
     "Prepared",
@@ -63,6 +65,7 @@ class Pipeline:
         self._retriever: BaseRetriever | None = None
         self._lock = threading.Lock()
         self._enc = tiktoken.get_encoding(ENCODING)
+        self.translator = Translator(self)
 
     @property
     def llm(self):
@@ -195,23 +198,29 @@ class Pipeline:
         started = time.perf_counter()
         q = self.check_question(question)
         history = history or []
-        queries = self.condense(q, history)
+        lang, answer_lang = languages(self.settings, q, history)
+        # retrieval, the gate and the router read the question in the corpus's language (`sq`);
+        # the LLM reads it as asked
+        sq, search_history = self.translator.in_corpus_language(q, history, lang)
+        queries = self.condense(sq, search_history)
         search = queries[-1]
-        kind = route(q)
+        kind = route(sq)
         r = self.settings.retrieval
-        refusal = self.prompt("refusal")
+        refusal = refusal_in(self, answer_lang)
         # A follow-up that names its own subject ("What did he say about the pandemic?") is
         # also searched as asked: the standalone form leans on the earlier questions' words.
-        own = [q] if history and self.settings.llm.follow_up_own_query and key_terms(q) else []
+        own = [sq] if history and self.settings.llm.follow_up_own_query and key_terms(sq) else []
         hits = self.retrieve(queries + own)
-        if kind == "fact" and hits and about_document(q, hits[0].node.metadata.get("title", "")):
+        title = hits[0].node.metadata.get("title", "") if hits else ""
+        if kind == "fact" and hits and about_document(sq, title):
             kind = "summary"
         if kind != "summary" or key_terms(" ".join(queries)):
             # a summary of "the speech" or "this document" names nothing to look for: it is
             # about the documents themselves, so the best-matching one is summarised
-            hits = self.gate(hits, q, " ".join(queries))
+            hits = self.gate(hits, sq, " ".join(queries))
+        langs = {"language": answer_lang, "question_language": lang}
         if not hits:
-            return Prepared(q, search, [], None, refusal, kind, started=started)
+            return Prepared(q, search, [], None, refusal, kind, started=started, **langs)
         if kind == "summary":
             nodes = self.documents(hits)
         else:
@@ -224,6 +233,7 @@ class Pipeline:
         # standalone form instead.
         shown = self.conversation(history) if kind != "summary" else ""
         instruction = self.prompt(f"instruction_{kind}", refusal=refusal)
+        instruction += language_line(self, lang, answer_lang)
 
         def ask(conversation: str, question: str) -> str:
             return self.prompt(
@@ -247,11 +257,14 @@ class Pipeline:
         if shown and previous:
             alone = ask("", search)
             fallback = [messages[0], ChatMessage(role=MessageRole.USER, content=alone)]
-        asked = [q] + [m.content or "" for m in history if m.role == MessageRole.USER]
+        asked = list(dict.fromkeys([q, sq]))
+        asked += [m.content or "" for m in history if m.role == MessageRole.USER]
         evidence = Evidence(
             [sanitize(s.text, Payloads()) for s in sources_of(nodes)],
             metadata_evidence(nodes),
             asked,
+            language=answer_lang,
+            corpus_language=r.corpus_language,
         )
         return Prepared(
             q,
@@ -265,6 +278,7 @@ class Pipeline:
             previous=previous,
             fallback=fallback,
             started=started,
+            **langs,
         )
 
     def count(self, text: str) -> int:
@@ -276,7 +290,10 @@ class Pipeline:
             "question": p.question,
             "search_query": p.search_query,
             "route": p.route,
+            "language": p.language,
+            "question_language": p.question_language,
             "refused": was_refused(p, text),
+            "dropped": list(p.dropped),  # answer sentences the grounding check removed
             "usage": self.usage(p, text),
             "seconds": p.seconds,
             "sources": [s.as_dict() for s in sources_of(p.nodes)],

@@ -3,7 +3,8 @@
 Per item: `question` (required), `reference_answer`, `reference_contexts` (passages that hold
 the answer), `source` (file name), `answerable` (default true), `follow_up_of` (id of the
 previous turn), and optionally `id`, `kind`, `facts` (strings the answer should contain) and
-`forbidden` (strings an answer must never contain: the target of an injection attempt);
+`forbidden` (strings an answer must never contain: the target of an injection attempt),
+`language` (the question's language, ISO 639-1: scored on detection and answer language);
 `facts_any: true` when the facts are alternatives (SQuAD's several gold answers): one suffices.
 A fact may itself hold alternatives separated by " | " ("Sept 18 | September 18"): any one
 found counts for that fact. `min_facts` is how many facts a right answer needs (default all;
@@ -34,6 +35,7 @@ KNOWN = {
     "forbidden",
     "split",
     "min_facts",
+    "language",
 }
 SPLITS = ("dev", "test")
 
@@ -53,6 +55,9 @@ class Question:
     forbidden: list[str] = field(default_factory=list)
     split: str = ""
     min_facts: int | None = None
+    # ISO 639-1 code of the question's language, when the set says (article_es: "es"): the
+    # language the answer should be in, and what language detection should find
+    language: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -120,6 +125,7 @@ def parse_item(raw: Any, where: str, default_id: str) -> Question:
         forbidden=_strings(raw.get("forbidden"), "forbidden", where),
         split=split,
         min_facts=min_facts,
+        language=str(raw["language"]).lower() if raw.get("language") else None,
     )
 
 

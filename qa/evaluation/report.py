@@ -25,6 +25,8 @@ COUNTS = {
     "turn_accuracy": "n_turns",
     "follow_up_accuracy": "n_follow_ups",
     "broad_answered": "n_broad",
+    "language_detection": "n_language",
+    "answered_in_language": "n_answered_language",
 }
 # rates whose numerator is worth reading too: metric -> count of items it holds
 HITS = {"false_refusals": "n_false_refusals", "broad_answered": "n_broad_answered"}

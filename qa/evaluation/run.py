@@ -27,6 +27,8 @@ SUMMARY_METRICS: dict[str, tuple[str, bool, bool]] = {
     "turn_accuracy": ("turn accuracy (conversations)", True, True),
     "follow_up_accuracy": ("follow-up turn accuracy", True, True),
     "broad_answered": ("broad questions answered", True, True),
+    "language_detection": ("question language detected", True, True),
+    "answered_in_language": ("answered in the question's language", True, True),
     "latency_p50": ("latency p50 (s)", False, False),
     "latency_p95": ("latency p95 (s)", False, False),
     "prompt_tokens": ("prompt tokens / question", False, False),

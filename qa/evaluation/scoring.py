@@ -10,6 +10,7 @@ from qa.evaluation import metrics as m
 from qa.evaluation.judge import JudgeEvaluator
 from qa.evaluation.questions import Question
 from qa.evaluation.targets import Turn
+from qa.language import detect
 from qa.text import percentile
 
 SCORED_ON_REFUSAL = "refusal and sources only"  # no reference answer, no facts
@@ -76,6 +77,14 @@ class Scorer:
         row["fact_recall"] = m.fact_recall(text, q.facts, q.facts_any) if q.answerable else None
         row["correct"] = None if q.refusal_and_sources_only else right(q, turn)
         row["injection_resisted"] = m.injection_resisted(text, q.forbidden)
+        row["dropped"] = turn.dropped
+        if q.language:
+            row["language"] = q.language
+            row["question_language"] = turn.question_language or None
+            row["language_detected"] = turn.question_language == q.language
+            if not turn.refused and text.strip():
+                # "?" as the fallback: an answer too short to tell counts as not in the language
+                row["answer_language"] = detect(m.strip_citations(text), "?")
         row["unsupported"] = []
         row["judge"] = None
         if not turn.refused and text.strip():
@@ -130,6 +139,8 @@ def summarize(rows: list[dict[str, Any]], price: tuple[float, float] | None) -> 
     follow_ups = [r for r in rows if r.get("follow_up_of")]
     broad = [r for r in rows if r.get("kind") == "broad"]
     false_refusals = sum(1 for r in answerable if r["refused"])
+    tagged = [r for r in rows if r.get("language")]
+    spoken = [r for r in tagged if r.get("answer_language")]
     return {
         "n_questions": len(rows),
         "n_answerable": len(answerable),
@@ -157,6 +168,10 @@ def summarize(rows: list[dict[str, Any]], price: tuple[float, float] | None) -> 
         "turn_accuracy": rnd(rate([r.get("correct") for r in turns])),
         "n_follow_ups": len(follow_ups),
         "follow_up_accuracy": rnd(rate([r.get("correct") for r in follow_ups])),
+        "n_language": len(tagged),
+        "language_detection": rnd(rate([r["language_detected"] for r in tagged])),
+        "n_answered_language": len(spoken),
+        "answered_in_language": rnd(rate([r["answer_language"] == r["language"] for r in spoken])),
         "n_broad": len(broad),
         "n_broad_answered": sum(1 for r in broad if r.get("correct")),
         "broad_answered": rnd(rate([r.get("correct") for r in broad])),

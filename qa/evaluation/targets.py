@@ -40,6 +40,8 @@ class Turn:
     seconds: float
     usage: dict[str, int] = field(default_factory=dict)
     search_query: str = ""
+    question_language: str = ""  # detected (ISO 639-1), when the pipeline reports it
+    dropped: list[str] = field(default_factory=list)  # sentences the grounding check removed
 
 
 class Target(Protocol):
@@ -164,4 +166,6 @@ class Ours:
             seconds=seconds,
             usage=dict(ans.usage),
             search_query=ans.search_query,
+            question_language=ans.question_language,
+            dropped=list(ans.extra.get("dropped", [])),
         )

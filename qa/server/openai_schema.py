@@ -1,9 +1,10 @@
 """The slice of the OpenAI chat-completions format this server speaks, in and out.
 
 Responses are built from the openai package's own types (openai.types.chat), dumped with only
-the fields set, plus two of ours beside them: `sources` and `refused`. Requests stay a lenient
-model of our own: the openai request types are TypedDicts for clients and would refuse shapes
-this server has always taken (unknown roles, missing optional keys).
+the fields set, plus three of ours beside them: `sources`, `refused` and `language` (the
+answer's, ISO 639-1). Requests stay a lenient model of our own: the openai request types are
+TypedDicts for clients and would refuse shapes this server has always taken (unknown roles,
+missing optional keys).
 """
 
 from __future__ import annotations

@@ -21,6 +21,10 @@ conversation's split), so adding items never moves an old one between dev and te
 The check also verifies labels against the documents (whitespace-normalised, case-insensitive
 as the fact metric matches): every reference context occurs in its source document, and for
 every fact at least its first " | " alternative does (the others are accepted phrasings).
+An item whose `language` is not the documents' (article_es, article_zh: questions asked in
+Spanish or Chinese over the English article) has its facts in that language, as the answer
+should word them: only its reference contexts (English sentences) are checked against the
+document, and every item of such a set must carry its `language`.
 Standard library only.
 """
 
@@ -38,7 +42,11 @@ SETS = {  # question set -> folder of its documents
     "squad.jsonl": ROOT / "bench" / "data" / "squad" / "corpus",
     "chat_article.jsonl": ROOT / "corpus",
     "chat_squad.jsonl": ROOT / "bench" / "data" / "squad" / "corpus",
+    "article_es.jsonl": ROOT / "corpus",
+    "article_zh.jsonl": ROOT / "corpus",
 }
+DOCUMENT_LANGUAGE = "en"  # the language every set's documents are written in
+LANGUAGES = {"article_es.jsonl": "es", "article_zh.jsonl": "zh"}  # sets asked in another one
 KINDS = {"fact", "paraphrase", "multi", "injection", "unanswerable", "follow_up", "broad"}
 
 
@@ -88,6 +96,8 @@ def check(name: str, items: list[dict], docs: Path) -> list[str]:
     ids: set[str] = set()
     for it in items:
         where = f"{name}:{it['id']}"
+        if it.get("language", DOCUMENT_LANGUAGE) != LANGUAGES.get(name, DOCUMENT_LANGUAGE):
+            bad.append(f"{where}: language must be {LANGUAGES.get(name, DOCUMENT_LANGUAGE)!r}")
         if it["id"] in ids:
             bad.append(f"{where}: duplicate id")
         ids.add(it["id"])
@@ -114,6 +124,8 @@ def check(name: str, items: list[dict], docs: Path) -> list[str]:
         for ctx in it.get("reference_contexts", []):
             if _norm(ctx) not in text:
                 bad.append(f"{where}: reference context not in the document: {ctx[:60]!r}")
+        if it.get("language", DOCUMENT_LANGUAGE) != DOCUMENT_LANGUAGE:
+            continue  # facts in the question's language: a translation is not in the document
         for fact in it.get("facts", []):
             first = fact.split(" | ")[0]
             if _norm(first) not in text:

@@ -15,7 +15,7 @@ PACKAGE = REPO_ROOT / "qa"
 # Lowest first. A module belongs to the longest prefix listed.
 LAYERS: list[tuple[str, ...]] = [
     # foundations: no qa imports but these; weights is the preset table settings checks names in
-    ("qa.errors", "qa.text", "qa.offline", "qa.prompts", "qa.models.weights"),
+    ("qa.errors", "qa.text", "qa.language", "qa.offline", "qa.prompts", "qa.models.weights"),
     ("qa.settings",),
     ("qa.backend_errors", "qa.models", "qa.documents", "qa.stores"),
     ("qa.ingest", "qa.uploads", "qa.answering", "qa.feedback"),

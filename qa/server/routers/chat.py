@@ -49,6 +49,7 @@ async def chat_completions(req: ChatRequest, state: ServerState = Depends(get_st
             answer.usage,
             sources=public_sources(answer.sources),
             refused=answer.refused,
+            language=answer.language,
         )
 
     def job(emit, cancelled: threading.Event):
@@ -126,12 +127,14 @@ async def _events(
                     sources=public_sources(value.sources),
                     usage=usage_of(value.usage),
                     refused=value.refused,
+                    language=value.language,
                 )
                 yield sse(final)
                 if usage:
                     only = {**final, "choices": [], "usage": usage_of(value.usage)}
                     only.pop("sources", None)
                     only.pop("refused", None)
+                    only.pop("language", None)
                     yield sse(only)
                 yield sse("[DONE]")
                 return

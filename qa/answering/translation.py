@@ -1,0 +1,104 @@
+"""Questions in another language than the documents': which languages, and the translation
+retrieval reads (route (a) of bench/results_multilingual.md).
+
+The embedding model (all-MiniLM-L6-v2), BM25 (English stemming) and the gate's key terms are
+English-only, so "¿Dónde se celebró la sexta cumbre?" found nothing over the English article and
+was refused before the LLM saw it. The LLM (Qwen2.5) reads and writes Spanish and Chinese: it
+translates the question into the corpus's language (prompts/translate.txt) for retrieval, then
+answers the question as asked, in its language. A question in the corpus's language makes no
+LLM call here.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import TYPE_CHECKING
+
+from llama_index.core.base.llms.types import ChatMessage, MessageRole
+
+from qa.backend_errors import guard
+from qa.language import detect
+from qa.language import name as language_name
+from qa.settings import Settings
+
+if TYPE_CHECKING:
+    from qa.answering.pipeline import Pipeline
+
+CACHE_SIZE = 512  # translations kept per pipeline (question text, language) -> translation
+
+
+def languages(s: Settings, question: str, history: list[ChatMessage]) -> tuple[str, str]:
+    """(the question's language, the answer's): a question too short to tell ("CELAC?") keeps
+    the language of the previous question, else the corpus's; llm.answer_language, when set,
+    forces the answer's."""
+    corpus = s.retrieval.corpus_language
+    asked = [m.content or "" for m in history if m.role == MessageRole.USER]
+    fallback = detect(asked[-1], corpus) if asked else corpus
+    lang = detect(question, fallback)
+    return lang, s.llm.answer_language or lang
+
+
+def refusal_in(pipe: Pipeline, language: str) -> str:
+    """The refusal sentence in `language`: prompts/refusal_<code>.txt, else refusal.txt."""
+    keyed = f"refusal_{language}"
+    exists = (pipe.settings.prompts_dir / f"{keyed}.txt").is_file()
+    return pipe.prompt(keyed if exists else "refusal")
+
+
+def language_line(pipe: Pipeline, question_language: str, answer_language: str) -> str:
+    """What the answer prompt adds to its instruction: "Write the answer in Spanish." when
+    the answer is not in both the question's and the corpus's language; else nothing, so an
+    English question over English documents is asked as it always was."""
+    corpus = pipe.settings.retrieval.corpus_language
+    if answer_language == question_language == corpus:
+        return ""
+    return "\n" + pipe.prompt("answer_language", language=language_name(answer_language))
+
+
+class Translator:
+    """The LLM's translations of questions, cached: a follow-up does not translate its
+    conversation's earlier questions again."""
+
+    def __init__(self, pipe: Pipeline) -> None:
+        self.pipe = pipe
+        self._cache: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def translate(self, text: str, language: str) -> str:
+        """`text` in `language` (the first line of the LLM's reply; the text itself when the
+        reply is empty)."""
+        key = (text, language)
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        pipe = self.pipe
+        prompt = pipe.prompt("translate", language=language_name(language), text=text)
+        got = guard(lambda: pipe.llm.complete(prompt).text, pipe.settings).strip()
+        out = (got.splitlines()[0].strip() if got else "") or text
+        with self._lock:
+            self._cache[key] = out
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return out
+
+    def in_corpus_language(
+        self, question: str, history: list[ChatMessage], language: str
+    ) -> tuple[str, list[ChatMessage]]:
+        """The question and the conversation's newest user questions as retrieval reads them:
+        translated into retrieval.corpus_language when the question is in another language
+        and retrieval.translate_questions is on, else as asked (no LLM call)."""
+        r = self.pipe.settings.retrieval
+        if language == r.corpus_language or not r.translate_questions:
+            return question, history
+        recent = len(history) - max(4, 2 * self.pipe.settings.llm.history_messages)
+
+        def searched(i: int, m: ChatMessage) -> ChatMessage:
+            text = m.content or ""
+            if m.role != MessageRole.USER or i < recent or not text.strip():
+                return m
+            return ChatMessage(role=m.role, content=self.translate(text, r.corpus_language))
+
+        translated = [searched(i, m) for i, m in enumerate(history)]
+        return self.translate(question, r.corpus_language), translated
