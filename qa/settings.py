@@ -85,6 +85,13 @@ class LLMSettings(Section):
     model_path: Path | None = None  # local: use this GGUF instead of the packaged one
     models_dir: Path = REPO_ROOT / ".qa" / "models"  # where the packaged GGUF is assembled
     seed: int = 0
+    # local: prompt-lookup decoding (llama-cpp-python's LlamaPromptLookupDecoding), tokens
+    # drafted from the prompt per step; 0 = off. TODO(measured): bench/results_decoding.md.
+    prompt_lookup: int = Field(0, ge=0, le=32)
+    # local: keep the KV state of the previous prompt's start, in whole 64-token blocks, so
+    # the shared system prompt and passage header are not evaluated again
+    # (qa/models/local_llm.py, prefix_llama_class). TODO(measured): bench/results_decoding.md.
+    prefix_cache: bool = False
     # How a follow-up becomes a standalone search query (qa/answering/pipeline.py, condense).
     # On the conversation sets' dev parts template beat fusion (chat_article 0.500 vs 0.417,
     # chat_squad 0.414 vs 0.414; bench/results_sweep.md); llm alone rewrote follow-ups wrongly
