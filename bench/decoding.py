@@ -15,10 +15,11 @@ before every call, n_batch 512).
 Variants:
 - plain: today.
 - lookupN: plain + LlamaPromptLookupDecoding(num_pred_tokens=N) as draft_model.
-- prefix: llm.prefix_cache (qa.models.local_llm.prefix_llama_class), warm: the context keeps
-  the previous question's prompt and reuses its first PREFIX_HEAD tokens (or more).
-- prefix-cold: the same Llama class, reset before every call: what `prefix` must answer
-  identically (the answer does not depend on the question before).
+- prefix[B]: llm.prefix_cache (qa.models.local_llm.prefix_llama_class) with n_batch B (default
+  512), warm: the context keeps the previous question's prompt and reuses its first
+  PREFIX_HEAD tokens, and B more at a time as far as the prompts agree.
+- prefix[B]-cold: the same Llama class and n_batch, reset before every call: what `prefix[B]`
+  must answer identically (the answer does not depend on the question before).
 - ramcache: plain + Llama.set_cache(LlamaRAMCache()), reset before every call.
 """
 
@@ -96,8 +97,10 @@ def build(name: str, path: str, s: Any, threads: int) -> Variant:
         # logits_all: Llama sizes its logits buffer by it, not by draft_model (which turns on
         # logits for every token); without it a prompt + answer over n_batch tokens fails
         return Variant(name, Llama(**kw, draft_model=draft, logits_all=True), True)
-    if name in ("prefix", "prefix-cold"):
-        return Variant(name, prefix_llama_class()(**kw), name == "prefix-cold")
+    if name.startswith("prefix"):  # prefix[B][-cold]: B = n_batch after the head
+        size, _, cold = name.removeprefix("prefix").partition("-")
+        llama = prefix_llama_class()(**kw, n_batch=int(size or 512))
+        return Variant(name, llama, cold == "cold")
     if name == "ramcache":
         llama = Llama(**kw)
         # its capacity counts KV state only; each entry also holds a copy of the logits buffer
@@ -153,9 +156,10 @@ def run_preset(preset_name: str, names: list[str], ps: list[dict], threads: int)
     path = str(ensure_model(s.llm.models_dir, p))
     variants = [build(n, path, s, threads) for n in names]
     for v in variants:  # warm-up: page in the weights, first-call allocations
-        ask(v, ps[0]["messages"], s)
-        if not v.reset:
-            v.llama.reset()
+        ask(v, ps[0]["messages"], s)  # (not counted)
+        v.llama.reset()  # the measured questions find nothing of the warm-up
+        if v.llama.cache is not None:
+            v.llama.cache.cache_state.clear()
     load0 = uptime()
     for i, pr in enumerate(ps):
         k = i % len(variants)

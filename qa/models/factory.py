@@ -82,7 +82,6 @@ def _build_llm(s: Settings) -> LLM:
                 temperature=cfg.temperature,
                 seed=cfg.seed,
                 threads=_threads(cfg.threads),
-                prompt_lookup=cfg.prompt_lookup,
                 prefix_cache=cfg.prefix_cache,
             )
         case "openai":

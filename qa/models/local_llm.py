@@ -30,18 +30,23 @@ from pydantic import PrivateAttr
 # tokenizer (qa/prompts/system.txt, the start of qa.txt); 96 keeps the boundary clear of
 # where the first passage's tokens begin.
 PREFIX_HEAD = 96
+# Prompt tokens per batch after the head when llm.prefix_cache is on: consecutive questions often
+# share passages too, and 64-token batches reuse them (1.5B, 8 dev prompts: answer time 0.66x
+# of a fresh start, against 0.85x with 512-token batches, which keep only the head); a cold
+# prompt in 64-token batches took 0.99x the time of one batch (bench/results_decoding.md).
+PREFIX_BATCH = 64
 
 
 def prefix_llama_class() -> type:
     """A llama_cpp.Llama that keeps the start of the previous prompt's KV state for the next one.
 
-    A prompt is evaluated in fixed batches: its first PREFIX_HEAD tokens, then n_batch tokens
-    at a time. A call reuses the whole batches it shares with the previous prompt and
-    evaluates the rest; a cold call evaluates the same batches from position 0. Every batch is
-    thus computed from the same tokens and the same cache either way, and the answer to a
-    prompt does not depend on what was asked before it (a prefix reused at any length did:
-    see LocalLlamaLLM._kwargs). The previous answer's tokens are never reused: they were
-    evaluated one at a time."""
+    A prompt is evaluated in fixed batches: its first PREFIX_HEAD tokens, then n_batch
+    (PREFIX_BATCH in LocalLlamaLLM) tokens at a time. A call reuses the whole batches it shares
+    with the previous prompt and evaluates the rest; a cold call evaluates the same batches
+    from position 0. Every batch is thus computed from the same tokens and the same cache
+    either way, and the answer to a prompt does not depend on what was asked before it (a
+    prefix reused at any length did: see LocalLlamaLLM._kwargs). The previous answer's tokens
+    are never reused: they were evaluated one at a time."""
     from llama_cpp import Llama
 
     class PrefixLlama(Llama):
@@ -73,7 +78,6 @@ class LocalLlamaLLM(CustomLLM):
     temperature: float = 0.0
     seed: int = 0
     threads: int | None = None
-    prompt_lookup: int = 0  # draft tokens per step copied from the prompt; 0: off
     prefix_cache: bool = False  # keep the previous prompt's start (prefix_llama_class)
     _llama: Any = PrivateAttr()
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
@@ -85,15 +89,9 @@ class LocalLlamaLLM(CustomLLM):
         if not Path(self.model_path).is_file():  # never let llama.cpp go looking elsewhere
             raise FileNotFoundError(self.model_path)
         kw: dict[str, Any] = {}
-        if self.prompt_lookup:
-            from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
-
-            # logits_all: Llama sizes its logits buffer by it, not by draft_model (which needs
-            # every token's logits); without it a prompt + answer over n_batch tokens fails
-            kw["draft_model"] = LlamaPromptLookupDecoding(num_pred_tokens=self.prompt_lookup)
-            kw["logits_all"] = True
         if self.prefix_cache:
             Llama = prefix_llama_class()  # noqa: N806
+            kw["n_batch"] = PREFIX_BATCH
         self._llama = Llama(
             model_path=self.model_path,
             n_ctx=self.context_window,

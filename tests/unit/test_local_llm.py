@@ -1,5 +1,6 @@
-"""The local LLM's settings reach llama_cpp.Llama, and the prefix cache reuses only whole
-batches of the previous prompt (a fake Llama: no weights are read here)."""
+"""The local LLM's settings reach llama_cpp.Llama (llm.prefix_cache, llm.threads), and the
+prefix cache reuses only whole batches of the previous prompt (a fake Llama: no weights are
+read here)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
 import qa
 from qa.models.factory import build_llm
-from qa.models.local_llm import prefix_llama_class
+from qa.models.local_llm import PREFIX_BATCH, prefix_llama_class
 
 
 class FakeLlama:
@@ -73,25 +74,24 @@ def local_llm(tmp_path: Path, **llm):
     return build_llm(s)
 
 
-def test_decoding_settings_reach_the_llama_constructor(tmp_path, fake_llama):
-    llm = local_llm(tmp_path, prompt_lookup=4, prefix_cache=True)
+def test_prefix_cache_is_on_by_default_and_keeps_the_context(tmp_path, fake_llama):
+    assert qa.load_settings(llm={"mode": "local"}).llm.prefix_cache is True
+    llm = local_llm(tmp_path)
     made = llm._llama
-    assert isinstance(made, fake_llama) and type(made) is not fake_llama  # the block subclass
-    assert made.kw["draft_model"].num_pred_tokens == 4
-    assert made.kw["logits_all"] is True  # sizes Llama's logits buffer for every token
+    assert isinstance(made, fake_llama) and type(made) is not fake_llama  # the prefix subclass
     assert made.kw["n_threads_batch"] == made.kw["n_threads"]  # prompts too, not every core
-    for _ in range(2):
-        llm.chat([ChatMessage(role=MessageRole.USER, content="hi")])
+    assert made.kw["n_batch"] == PREFIX_BATCH
+    llm.chat([ChatMessage(role=MessageRole.USER, content="hi")])
+    list(llm.stream_chat([ChatMessage(role=MessageRole.USER, content="hi")]))
     assert made.resets == 0  # the context keeps the previous prompt's start
 
 
-def test_both_are_off_by_default_and_every_call_starts_empty(tmp_path, fake_llama):
-    s = qa.load_settings(llm={"mode": "local"})
-    assert s.llm.prompt_lookup == 0 and s.llm.prefix_cache is False
-    llm = local_llm(tmp_path)
+def test_prefix_cache_off_builds_a_plain_llama_that_starts_empty_every_call(tmp_path, fake_llama):
+    llm = local_llm(tmp_path, prefix_cache=False, threads=1)
     made = llm._llama
     assert type(made) is fake_llama
-    assert "draft_model" not in made.kw
+    assert made.kw["n_threads"] == made.kw["n_threads_batch"] == 1
+    assert "n_batch" not in made.kw  # llama_cpp's 512: the whole prompt in one batch
     llm.chat([ChatMessage(role=MessageRole.USER, content="hi")])
     list(llm.stream_chat([ChatMessage(role=MessageRole.USER, content="hi")]))
     assert made.resets == 2
