@@ -3,6 +3,10 @@ shared start (issue 17).
 
     QA_LLM__THREADS=1 .venv/bin/python bench/decoding.py [--presets qwen2.5-coder-0.5b,...]
         [--variants plain,lookup4,...] [--questions N] [--out bench/results_decoding.md]
+        [--append]
+
+Without --append the output file is rewritten, its summary at the top included; the shipped
+file was made by the runs it lists, each with --append after the first.
 
 The prompts are the real ones: the dev questions of tests/questions/article.jsonl through
 `Pipeline.prepare` (questions refused before the LLM are left out), then `llama_cpp.Llama`
