@@ -80,12 +80,23 @@ class LLMSettings(Section):
     temperature: float = 0.0
     max_tokens: int = 256
     context_window: int = 4096
-    threads: int | None = None  # local: None = all cores
+    threads: int | None = None  # local, generation and prompt evaluation: None = all cores
     timeout: float = 60.0  # seconds per request to a server
     max_retries: int = 2  # retries with backoff against a server
     model_path: Path | None = None  # local: use this GGUF instead of the packaged one
     models_dir: Path = REPO_ROOT / ".qa" / "models"  # where the packaged GGUF is assembled
     seed: int = 0
+    # local: keep the KV state of the previous prompt's start for the next question. Prompts
+    # are evaluated in fixed batches (the first 96 tokens: system prompt and passage header,
+    # then 64 at a time) and only whole shared batches are reused, so an answer does not
+    # depend on the question before (qa/models/local_llm.py, prefix_llama_class). Answer time
+    # 0.66x of a fresh start (1.5B, 8 article dev prompts, 192 prompt tokens reused p50),
+    # answers identical to a fresh start's (bench/results_decoding.md). Dropped, same file:
+    # prompt-lookup decoding (1.18x-1.47x the answer time; changed an answer) and llama.cpp's
+    # LlamaRAMCache (0.55x, but changed 2 answers of 8, and 311 MB of logits per entry).
+    # Off until `qa eval` on the test parts has run with it on and off: the fixed batches can
+    # in principle move a near-tie answer, and it was measured on 8 and 6 prompts only.
+    prefix_cache: bool = False
     # How a follow-up becomes a standalone search query (qa/answering/pipeline.py, condense).
     # On the conversation sets' dev parts template beat fusion (chat_article 0.500 vs 0.417,
     # chat_squad 0.414 vs 0.414; bench/results_sweep.md); llm alone rewrote follow-ups wrongly

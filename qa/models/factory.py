@@ -85,6 +85,7 @@ def _build_llm(s: Settings) -> LLM:
                 temperature=cfg.temperature,
                 seed=cfg.seed,
                 threads=_threads(cfg.threads),
+                prefix_cache=cfg.prefix_cache,
             )
         case "openai":
             from llama_index.llms.openai import OpenAI
