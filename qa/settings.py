@@ -86,16 +86,10 @@ class LLMSettings(Section):
     model_path: Path | None = None  # local: use this GGUF instead of the packaged one
     models_dir: Path = REPO_ROOT / ".qa" / "models"  # where the packaged GGUF is assembled
     seed: int = 0
-    # local: keep the KV state of the previous prompt's start for the next question. Prompts
-    # are evaluated in fixed batches (the first 96 tokens: system prompt and passage header,
-    # then 64 at a time) and only whole shared batches are reused, so an answer does not
-    # depend on the question before (qa/models/local_llm.py, prefix_llama_class). Answer time
-    # 0.66x of a fresh start (1.5B, 8 article dev prompts, 192 prompt tokens reused p50),
-    # answers identical to a fresh start's (bench/results_decoding.md). Dropped, same file:
-    # prompt-lookup decoding (1.18x-1.47x the answer time; changed an answer) and llama.cpp's
-    # LlamaRAMCache (0.55x, but changed 2 answers of 8, and 311 MB of logits per entry).
-    # Off until `qa eval` on the test parts has run with it on and off: the fixed batches can
-    # in principle move a near-tie answer, and it was measured on 8 and 6 prompts only.
+    # local: reuse the previous prompt's start, evaluated in fixed batches so an answer never
+    # depends on the question before (qa/models/local_llm.py): 0.66x answer time, answers
+    # identical on 8 dev prompts (1.5B; bench/results_decoding.md, also why prompt-lookup
+    # decoding and LlamaRAMCache were dropped). Off until the test parts run with it on and off.
     prefix_cache: bool = False
     # How a follow-up becomes a standalone search query (qa/answering/pipeline.py, condense).
     # On the conversation sets' dev parts template beat fusion (chat_article 0.500 vs 0.417,
@@ -103,11 +97,9 @@ class LLMSettings(Section):
     # with the 0.5B model (earlier measurement).
     condense: Literal["template", "llm", "fusion"] = "template"
     # A follow-up with key terms of its own is also retrieved as asked, fused with its
-    # standalone form (qa/answering/pipeline.py, prepare). It changed one dev prompt and no
-    # verdict on chat_article (0.833 either way, bench/results_sweep_follow_up.md); on because
-    # a topic shift is otherwise searched with the earlier questions' words: "What did he say
-    # about the pandemic?" after two questions on the date and the speaker found only the
-    # summit's first chunk and was refused (the epidemic chunk ranks first when it is asked).
+    # standalone form (pipeline.prepare): a topic shift ("What did he say about the pandemic?")
+    # otherwise searched with the earlier questions' words and was refused. Dev-neutral on
+    # chat_article (bench/results_sweep_follow_up.md).
     follow_up_own_query: bool = True
     # Newest conversation messages (user and assistant) the answer prompt shows the LLM, so it
     # can resolve "he" and "And on what date?".
