@@ -92,14 +92,12 @@ class LLMSettings(Section):
     # decoding and LlamaRAMCache were dropped). Off until the test parts run with it on and off.
     prefix_cache: bool = False
     # How a follow-up becomes a standalone search query (qa/answering/pipeline.py, condense).
-    # On the conversation sets' dev parts template beat fusion (chat_article 0.500 vs 0.417,
-    # chat_squad 0.414 vs 0.414; bench/results_sweep.md); llm alone rewrote follow-ups wrongly
-    # with the 0.5B model (earlier measurement).
-    condense: Literal["template", "llm", "fusion"] = "template"
+    # chat_article dev, 1.5B: template and llm 9/12 turns right, llm with ask_standalone 11/12
+    # (bench/results.md, "Conversations"); with the 0.5B model template beat fusion and llm.
+    condense: Literal["template", "llm", "fusion"] = "llm"
     # A follow-up with key terms of its own is also retrieved as asked, fused with its
-    # standalone form (pipeline.prepare): a topic shift ("What did he say about the pandemic?")
-    # otherwise searched with the earlier questions' words and was refused. Dev-neutral on
-    # chat_article (bench/results_sweep_follow_up.md).
+    # standalone form: a topic shift ("What did he say about the pandemic?") was refused
+    # otherwise. Dev-neutral on chat_article (bench/results_sweep_follow_up.md).
     follow_up_own_query: bool = True
     # Newest conversation messages (user and assistant) the answer prompt shows the LLM, so it
     # can resolve "he" and "And on what date?".
@@ -107,6 +105,8 @@ class LLMSettings(Section):
     # Whether those messages include the assistant's answers, or only the user's questions
     # (the 0.5B model copied its previous answer when shown it).
     history_answers: bool = True
+    # Show the LLM the follow-up's LLM-written standalone form in place of its words as asked.
+    ask_standalone: bool = True
     # The language answers and refusals are written in (an ISO 639-1 code of
     # qa.language.LANGUAGES: "en", "es", "zh", ...); None: the question's own language.
     answer_language: Language | None = None

@@ -245,7 +245,9 @@ class Pipeline:
                 refusal=refusal,
             )
 
-        user = ask(shown, q if shown or not history else search)
+        llm_form = self.settings.llm.condense != "template" and self.settings.llm.ask_standalone
+        asked_as = search if history and llm_form else q
+        user = ask(shown, asked_as if shown or not history else search)
         messages = [
             ChatMessage(role=MessageRole.SYSTEM, content=system),
             ChatMessage(role=MessageRole.USER, content=user),

@@ -200,8 +200,10 @@ def test_unsupported_llm_answer_becomes_refusal(pipe, mock_settings):
 
 
 def test_template_condense_names_the_newest_questions(pipe, mock_settings):
+    s = with_section(mock_settings, "llm", condense="template")
+    qa.pipeline(s)._llm = pipe._llm  # the RecordingLLM
     history = [("Who spoke?", "Xi."), ("When was the sixth summit?", "On September 18.")]
-    ans = qa.ask("And where was it held?", history=history, settings=mock_settings)
+    ans = qa.ask("And where was it held?", history=history, settings=s)
     assert ans.search_query == (
         "And where was it held? (follow-up to: Who spoke?; When was the sixth summit?)"
     )
