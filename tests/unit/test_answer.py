@@ -91,6 +91,19 @@ def test_follow_up_is_condensed_with_newest_history(pipe, mock_settings):
     assert "And where was it held?" in prompt
 
 
+@pytest.mark.parametrize("ask_standalone", [True, False])
+def test_llm_answers_the_standalone_form_of_a_follow_up(pipe, mock_settings, ask_standalone):
+    s = with_section(mock_settings, "llm", condense="llm", ask_standalone=ask_standalone)
+    qa.pipeline(s)._llm = pipe._llm  # the RecordingLLM: its rewrite is MockLLM's "text ..."
+    history = [("When was the sixth summit?", "On September 18.")]
+    ans = qa.ask("And where was it held?", history=history, settings=s)
+    user = [c[1] for c in CALLS if c[0] == "chat"][0][1].content
+    assert CALLS[0][0] == "complete" and ans.search_query.startswith("text")
+    shown = ans.search_query if ask_standalone else "And where was it held?"
+    assert f"Question: {shown}" in user
+    assert "When was the sixth summit?" in user  # the conversation is shown either way
+
+
 def test_chat_engines_keep_separate_histories(pipe, mock_settings):
     a, b = qa.chat_engine(mock_settings), qa.chat_engine(mock_settings)
     a.chat("When was the sixth summit?")
