@@ -174,7 +174,8 @@ class Evidence:
     texts: list[str]  # the numbered passages, in order
     extra: list[str] = field(default_factory=list)  # their documents' titles and dates
     asked: list[str] = field(default_factory=list)  # the user's words (may be echoed, not cited)
-    # the answer's language and the documents' (ISO 639-1): a sentence in another language
+    # the answer's language and the documents' (ISO 639-1; the pipeline passes the retrieved
+    # passages' own language, translation.written_in): a sentence in another language
     # than the documents' gets the language-neutral check (module docstring)
     language: str = "en"
     corpus_language: str = "en"
