@@ -59,10 +59,8 @@ def language_line(
 ) -> str:
     """What the answer prompt adds to its instruction: "Write the answer in Spanish." when
     the answer is not in the question's, the corpus's and the passages' language alike; else
-    nothing, so an English question over English documents is asked as it always was. An
-    English question over Spanish passages gets "Write the answer in English." (without it
-    the 1.5B model wrote "cut off on the martes and the jueves"; bench/results_multilingual.md,
-    "The reverse direction")."""
+    nothing, so an English question over English documents is asked as it always was, and an
+    English question over Spanish passages is told "Write the answer in English."."""
     corpus = pipe.settings.retrieval.corpus_language
     if answer_language == question_language == corpus == (passages or corpus):
         return ""

@@ -221,6 +221,21 @@ def test_cross_language_grounding(language, sentence, kept):
     assert ev.passes(sentence, 0.7) is kept
 
 
+@pytest.mark.parametrize(
+    "passage, language, corpus, sentence, kept",
+    [
+        ("Asciende a 1,85 millones de euros.", "en", "es", "It is 1.85 million euros.", True),
+        ("Asciende a 1,85 millones de euros.", "en", "es", "It is 1.85 billion euros.", False),
+        ("It costs 1.85 million dollars.", "es", "en", "Cuesta 1,85 millones de dólares.", True),
+        ("It costs 1.85 dollars, for 10 years.", "es", "en", "Cuesta 10 millones.", False),
+    ],
+)
+def test_amounts_across_languages(passage, language, corpus, sentence, kept):
+    """1,85 millones is 1.85 million in any language; 10 millones is not 10 years."""
+    ev = Evidence([passage], [], ["¿Cuánto?"], language=language, corpus_language=corpus)
+    assert ev.passes(sentence, 0.7) is kept
+
+
 def test_english_answers_keep_the_word_check():
     ev = Evidence(PASSAGES, [], ["Where was it held?"])
     assert not ev.passes("Se celebró en Ciudad de México.", 0.7)  # no words of the passages
