@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/multilingual.py retrieval [--split dev] [--routes today,a,b,a+b]
     .venv/bin/python bench/multilingual.py grounding [--split dev]
-    .venv/bin/python bench/multilingual.py scores | ingest | detect      (each with --out FILE.json)
+    .venv/bin/python bench/multilingual.py scores | ingest | detect | english-path  [--out F.json]
 
 `retrieval` runs `Pipeline.prepare` (translation, condensing, retrieval, gate; no answer is
 generated) for every item of article_es / article_zh (and the English article set, as the
@@ -30,6 +30,8 @@ and with e5: whether a `similarity_cutoff` can tell answerable from unanswerable
 `ingest` times a full ingest of corpus/ and of the SQuAD corpus (24 articles) with each
 embedding model, one thread each. `detect` measures the language the pipeline finds for every
 question of every shipped set (all turns, both splits), and py3langid's raw guess.
+`english-path` checks that English questions over English documents keep main's prompts and
+grounding check (no language line, the English check) now that the passages' language decides.
 """
 
 from __future__ import annotations
@@ -304,9 +306,46 @@ def detection() -> dict:
     return out
 
 
+ENGLISH_SETS = {  # English question sets -> their corpus
+    "article": "corpus",
+    "squad": "bench/data/squad/corpus",
+    "chat_article": "corpus",
+    "chat_squad": "bench/data/squad/corpus",
+    "injection": "bench/data/injection/corpus",
+}
+
+
+def english_path() -> dict:
+    """Every first-turn English question of the English sets through `Pipeline.prepare` (no
+    LLM call): how many get a language line in their prompt, or a grounding check for another
+    language than English, now that the retrieved passages' language decides both. Main's code
+    gave none either."""
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, corpus in ENGLISH_SETS.items():
+            s = settings(Path(tmp) / name, ROOT / corpus, None, True)
+            qa.ingest(settings=s, progress=False)
+            pipe = qa.pipeline(s)
+            changed, n = [], 0
+            for q in load_questions(ROOT / f"tests/questions/{name}.jsonl"):
+                if q.follow_up_of or DOCUMENT_LANGUAGE.get(q.source or "", "en") != "en":
+                    continue
+                n += 1
+                p = pipe.prepare(q.question)
+                if p.messages and (
+                    "Write the answer in" in p.messages[1].content
+                    or p.evidence.corpus_language != "en"
+                ):
+                    changed.append(q.id)
+            out[name] = {"questions": n, "changed": changed}
+            print(name, out[name], flush=True)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["retrieval", "grounding", "scores", "ingest", "detect"])
+    what = ["retrieval", "grounding", "scores", "ingest", "detect", "english-path"]
+    ap.add_argument("what", choices=what)
     ap.add_argument("--split", default="dev")
     ap.add_argument("--routes", default=",".join(ROUTES), help="retrieval: routes to run")
     ap.add_argument("--out")
@@ -317,6 +356,7 @@ def main() -> None:
         "scores": lambda: scores(a.split),
         "ingest": ingest,
         "detect": detection,
+        "english-path": english_path,
     }[a.what]()
     if a.out:
         Path(a.out).write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
