@@ -261,13 +261,7 @@ class Pipeline:
             fallback = [messages[0], ChatMessage(role=MessageRole.USER, content=alone)]
         asked = list(dict.fromkeys([q, sq]))
         asked += [m.content or "" for m in history if m.role == MessageRole.USER]
-        evidence = Evidence(
-            texts,
-            metadata_evidence(nodes),
-            asked,
-            language=answer_lang,
-            corpus_language=passages_lang,
-        )
+        evidence = Evidence(texts, metadata_evidence(nodes), asked, answer_lang, passages_lang)
         return Prepared(
             q,
             search,
