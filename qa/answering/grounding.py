@@ -49,7 +49,7 @@ _NUMBER_WORDS = frozenset(
 _CAPITALISED = re.compile(r"\b[A-Z][A-Za-z'’-]*")
 _AMOUNT = re.compile(
     r"([$€£¥])?\s?(\d+(?:[.,]\d+)*)\s*(million|billion|trillion|thousand|hundred|percent|%|"
-    r"dollars?|usd|yuan|rmb|euros?|pesos?|pounds?)?\b"
+    r"mil millones|millones|millón|dollars?|usd|yuan|rmb|euros?|pesos?|pounds?)?\b"
 )
 # a number and the words after it, for what it counts; 1000-2199 are years, not counts
 _COUNT = re.compile(r"(?<![\d.,])(\d+(?:[.,]\d+)*)(?:st|nd|rd|th)?(?=((?:[^\w.!?]+\w+){1,4}))")
@@ -64,6 +64,8 @@ _MONTHS = frozenset(
 )
 _YEAR = re.compile(r"1\d{3}|20\d{2}|21\d{2}")
 _UNIT = {"%": "percent", "dollars": "dollar", "euros": "euro", "pesos": "peso", "pounds": "pound"}
+# Spanish magnitudes, so "1,85 millones" and "1.85 million" are one amount across languages
+_UNIT |= {"mil millones": "billion", "millones": "million", "millón": "million"}
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]*[A-Z][A-Z0-9-]*\b")  # CELAC, COVID-19, G20
 # a word or a number, or one CJK character (Chinese writes no spaces)
 _TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W_\u3400-\u9fff\uf900-\ufaff]+")
@@ -174,7 +176,8 @@ class Evidence:
     texts: list[str]  # the numbered passages, in order
     extra: list[str] = field(default_factory=list)  # their documents' titles and dates
     asked: list[str] = field(default_factory=list)  # the user's words (may be echoed, not cited)
-    # the answer's language and the documents' (ISO 639-1): a sentence in another language
+    # the answer's language and the documents' (ISO 639-1; the pipeline passes the retrieved
+    # passages' own language, translation.written_in): a sentence in another language
     # than the documents' gets the language-neutral check (module docstring)
     language: str = "en"
     corpus_language: str = "en"

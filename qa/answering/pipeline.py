@@ -28,7 +28,7 @@ from qa.answering.grounding import SENTENCE_END, Evidence, metadata_evidence, st
 from qa.answering.injection import Payloads, collect, sanitize
 from qa.answering.router import about_document, key_terms, route
 from qa.answering.summary import MAX_DOCUMENT_CHUNKS, whole_documents
-from qa.answering.translation import Translator, language_line, languages, refusal_in
+from qa.answering.translation import Translator, language_line, languages, refusal_in, written_in
 from qa.backend_errors import guard, guard_stream
 from qa.documents.chunking import ENCODING
 from qa.errors import InputError, require_text
@@ -233,7 +233,9 @@ class Pipeline:
         # standalone form instead.
         shown = self.conversation(history) if kind != "summary" else ""
         instruction = self.prompt(f"instruction_{kind}", refusal=refusal)
-        instruction += language_line(self, lang, answer_lang)
+        texts = [sanitize(s.text, Payloads()) for s in sources_of(nodes)]
+        passages_lang = written_in(self, texts)  # may differ from the corpus setting
+        instruction += language_line(self, lang, answer_lang, passages_lang)
 
         def ask(conversation: str, question: str) -> str:
             return self.prompt(
@@ -261,13 +263,7 @@ class Pipeline:
             fallback = [messages[0], ChatMessage(role=MessageRole.USER, content=alone)]
         asked = list(dict.fromkeys([q, sq]))
         asked += [m.content or "" for m in history if m.role == MessageRole.USER]
-        evidence = Evidence(
-            [sanitize(s.text, Payloads()) for s in sources_of(nodes)],
-            metadata_evidence(nodes),
-            asked,
-            language=answer_lang,
-            corpus_language=r.corpus_language,
-        )
+        evidence = Evidence(texts, metadata_evidence(nodes), asked, answer_lang, passages_lang)
         return Prepared(
             q,
             search,

@@ -46,12 +46,23 @@ def refusal_in(pipe: Pipeline, language: str) -> str:
     return pipe.prompt(keyed if exists else "refusal")
 
 
-def language_line(pipe: Pipeline, question_language: str, answer_language: str) -> str:
+def written_in(pipe: Pipeline, texts: list[str]) -> str:
+    """The language the retrieved passages (`texts`) are written in, the corpus's when their
+    text cannot tell: retrieval.corpus_language names one language for the whole index, but a
+    Spanish notice can sit in an index set to English, and the LLM and the grounding check
+    read the passages, not the setting."""
+    return detect(" ".join(texts), pipe.settings.retrieval.corpus_language)
+
+
+def language_line(
+    pipe: Pipeline, question_language: str, answer_language: str, passages: str | None = None
+) -> str:
     """What the answer prompt adds to its instruction: "Write the answer in Spanish." when
-    the answer is not in both the question's and the corpus's language; else nothing, so an
-    English question over English documents is asked as it always was."""
+    the answer is not in the question's, the corpus's and the passages' language alike; else
+    nothing, so an English question over English documents is asked as it always was, and an
+    English question over Spanish passages is told "Write the answer in English."."""
     corpus = pipe.settings.retrieval.corpus_language
-    if answer_language == question_language == corpus:
+    if answer_language == question_language == corpus == (passages or corpus):
         return ""
     return "\n" + pipe.prompt("answer_language", language=language_name(answer_language))
 

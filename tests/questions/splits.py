@@ -24,7 +24,8 @@ every fact at least its first " | " alternative does (the others are accepted ph
 An item whose `language` is not the documents' (article_es, article_zh: questions asked in
 Spanish or Chinese over the English article) has its facts in that language, as the answer
 should word them: only its reference contexts (English sentences) are checked against the
-document, and every item of such a set must carry its `language`.
+document, and every item of such a set must carry its `language`. reverse_es is the other way
+round: English questions (facts in English) over a Spanish document.
 Standard library only.
 """
 
@@ -44,9 +45,12 @@ SETS = {  # question set -> folder of its documents
     "chat_squad.jsonl": ROOT / "bench" / "data" / "squad" / "corpus",
     "article_es.jsonl": ROOT / "corpus",
     "article_zh.jsonl": ROOT / "corpus",
+    "reverse_es.jsonl": ROOT / "bench" / "data" / "reverse_es" / "corpus",
 }
-DOCUMENT_LANGUAGE = "en"  # the language every set's documents are written in
-LANGUAGES = {"article_es.jsonl": "es", "article_zh.jsonl": "zh"}  # sets asked in another one
+DOCUMENT_LANGUAGE = "en"  # the language of a set's documents, unless DOCUMENT_LANGUAGES says
+DOCUMENT_LANGUAGES = {"reverse_es.jsonl": "es"}
+# sets asked in another language than their documents'
+LANGUAGES = {"article_es.jsonl": "es", "article_zh.jsonl": "zh", "reverse_es.jsonl": "en"}
 KINDS = {"fact", "paraphrase", "multi", "injection", "unanswerable", "follow_up", "broad"}
 
 
@@ -94,10 +98,12 @@ def check(name: str, items: list[dict], docs: Path) -> list[str]:
     bad: list[str] = []
     texts = {p.name: _norm(p.read_text(encoding="utf-8")) for p in docs.glob("*.txt")}
     ids: set[str] = set()
+    documents = DOCUMENT_LANGUAGES.get(name, DOCUMENT_LANGUAGE)
+    asked = LANGUAGES.get(name, documents)
     for it in items:
         where = f"{name}:{it['id']}"
-        if it.get("language", DOCUMENT_LANGUAGE) != LANGUAGES.get(name, DOCUMENT_LANGUAGE):
-            bad.append(f"{where}: language must be {LANGUAGES.get(name, DOCUMENT_LANGUAGE)!r}")
+        if it.get("language", documents) != asked:
+            bad.append(f"{where}: language must be {asked!r}")
         if it["id"] in ids:
             bad.append(f"{where}: duplicate id")
         ids.add(it["id"])
@@ -124,7 +130,7 @@ def check(name: str, items: list[dict], docs: Path) -> list[str]:
         for ctx in it.get("reference_contexts", []):
             if _norm(ctx) not in text:
                 bad.append(f"{where}: reference context not in the document: {ctx[:60]!r}")
-        if it.get("language", DOCUMENT_LANGUAGE) != DOCUMENT_LANGUAGE:
+        if it.get("language", documents) != documents:
             continue  # facts in the question's language: a translation is not in the document
         for fact in it.get("facts", []):
             first = fact.split(" | ")[0]
