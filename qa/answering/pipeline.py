@@ -247,8 +247,11 @@ class Pipeline:
                 refusal=refusal,
             )
 
+        # the standalone form, when the LLM wrote it in the question's own language (a
+        # translated question is shown as asked: "¿Y en qué fecha?" shown in English drew the
+        # document's date, not the summit's)
         llm_form = self.settings.llm.condense != "template" and self.settings.llm.ask_standalone
-        asked_as = search if history and llm_form else q
+        asked_as = search if history and llm_form and sq == q else q
         user = ask(shown, asked_as if shown or not history else search)
         messages = [
             ChatMessage(role=MessageRole.SYSTEM, content=system),

@@ -105,6 +105,8 @@ def test_follow_up_translates_each_question_once(settings):
     assert len(translations) == 2  # the first question's translation is reused
     assert chat.last_metadata["language"] == "es"
     assert "Write the answer in Spanish." in CALLS[-1][1][1].content
+    # a translated follow-up is shown as asked, not as its English standalone form
+    assert "Question: ¿Y quién pronunció un discurso por video?" in CALLS[-1][1][1].content
 
 
 def test_translation_can_be_turned_off(settings):
