@@ -92,8 +92,8 @@ class LLMSettings(Section):
     # decoding and LlamaRAMCache were dropped). Off until the test parts run with it on and off.
     prefix_cache: bool = False
     # How a follow-up becomes a standalone search query (qa/answering/pipeline.py, condense).
-    # chat_article dev, 1.5B: template and llm 9/12 turns right, llm with ask_standalone 11/12
-    # (bench/results.md, "Conversations"); with the 0.5B model template beat fusion and llm.
+    # Dev, 1.5B, turns right: chat_article template 9/12, llm with ask_standalone 11/12;
+    # chat_squad 18/29 and 23/29 (bench/results.md). With the 0.5B model template won.
     condense: Literal["template", "llm", "fusion"] = "llm"
     # A follow-up with key terms of its own is also retrieved as asked, fused with its
     # standalone form: a topic shift ("What did he say about the pandemic?") was refused
