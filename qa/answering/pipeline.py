@@ -247,12 +247,12 @@ class Pipeline:
                 refusal=refusal,
             )
 
-        # the standalone form, when the LLM wrote it in the question's own language (a
-        # translated question is shown as asked: "¿Y en qué fecha?" shown in English drew the
-        # document's date, not the summit's)
+        # A follow-up is asked as its standalone form when no conversation is shown, or when
+        # the LLM wrote that form in the question's own language (a translated question is
+        # shown as asked: "¿Y en qué fecha?" shown in English drew the document's date).
         llm_form = self.settings.llm.condense != "template" and self.settings.llm.ask_standalone
-        asked_as = search if history and llm_form and sq == q else q
-        user = ask(shown, asked_as if shown or not history else search)
+        standalone = history and (not shown or (llm_form and sq == q))
+        user = ask(shown, search if standalone else q)
         messages = [
             ChatMessage(role=MessageRole.SYSTEM, content=system),
             ChatMessage(role=MessageRole.USER, content=user),

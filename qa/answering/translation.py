@@ -55,14 +55,14 @@ def written_in(pipe: Pipeline, texts: list[str]) -> str:
 
 
 def language_line(
-    pipe: Pipeline, question_language: str, answer_language: str, passages: str | None = None
+    pipe: Pipeline, question_language: str, answer_language: str, passages: str
 ) -> str:
     """What the answer prompt adds to its instruction: "Write the answer in Spanish." when
     the answer is not in the question's, the corpus's and the passages' language alike; else
     nothing, so an English question over English documents is asked as it always was, and an
     English question over Spanish passages is told "Write the answer in English."."""
     corpus = pipe.settings.retrieval.corpus_language
-    if answer_language == question_language == corpus == (passages or corpus):
+    if answer_language == question_language == corpus == passages:
         return ""
     return "\n" + pipe.prompt("answer_language", language=language_name(answer_language))
 
