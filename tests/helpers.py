@@ -26,6 +26,15 @@ import qa
 from qa.settings import REPO_ROOT
 
 ARTICLE_DIR = REPO_ROOT / "corpus"
+ARTICLE_FILE = ARTICLE_DIR / "xi_celac_sixth_summit_speech.txt"  # the shipped corpus
+
+
+def copy_corpus(dest: Path) -> Path:
+    """`dest` holding the shipped article alone: corpus/ also keeps what a user uploaded
+    through the app, which would change what the tests count and find."""
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(ARTICLE_FILE, dest / ARTICLE_FILE.name)
+    return dest
 
 
 def make_settings(
@@ -34,7 +43,7 @@ def make_settings(
     """llm / embedding: a mode name, or a whole section as a dict."""
     corpus = tmp / "corpus"
     if not corpus.exists():
-        shutil.copytree(ARTICLE_DIR, corpus)
+        copy_corpus(corpus)
     return qa.load_settings(
         corpus_dir=corpus,
         llm=llm if isinstance(llm, dict) else {"mode": llm},

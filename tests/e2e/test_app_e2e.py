@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -27,7 +26,7 @@ import pytest
 
 from qa.language import detect
 from qa.settings import REPO_ROOT
-from tests.helpers import run_qa
+from tests.helpers import copy_corpus, run_qa
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -105,7 +104,7 @@ def _warm_up(url: str) -> None:
 def server(tmp_path_factory: pytest.TempPathFactory, outbound: OutboundRecorder) -> Iterator[dict]:
     tmp = tmp_path_factory.mktemp("app")
     corpus = tmp / "corpus"
-    shutil.copytree(REPO_ROOT / "corpus", corpus)
+    copy_corpus(corpus)
     port = _free_port()
     proxy = f"http://127.0.0.1:{outbound.port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}

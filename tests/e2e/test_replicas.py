@@ -41,7 +41,7 @@ from sqlalchemy.engine import make_url
 
 import qa
 from qa.models.weights import ensure_model
-from tests.helpers import ARTICLE_DIR, PG_URL, free_port, needs_postgres
+from tests.helpers import PG_URL, copy_corpus, free_port, needs_postgres
 
 pytestmark = needs_postgres
 
@@ -281,10 +281,7 @@ def database() -> Iterator[str]:
 def cluster(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     tmp = tmp_path_factory.mktemp("replicas")
     corpus = tmp / "corpus"  # the shared corpus folder: uploads through either replica land here
-    corpus.mkdir()
-    for f in ARTICLE_DIR.iterdir():
-        if f.is_file() and not f.name.startswith("."):
-            (corpus / f.name).write_bytes(f.read_bytes())
+    copy_corpus(corpus)
     url = make_url(database)
     gate = DbGate(url.host or "127.0.0.1", url.port or 5432)
     model = ModelServer(tmp / "llama.log")

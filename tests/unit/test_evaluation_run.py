@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,8 +11,7 @@ import pytest
 import qa
 from qa.cli import main
 from qa.evaluation import evaluate
-from qa.settings import REPO_ROOT
-from tests.helpers import with_section
+from tests.helpers import copy_corpus, with_section
 
 MOCK = ["--set", "llm.mode=mock", "--set", "embedding.mode=mock"]
 CTX = "the 6th Summit of the Community of Latin American and Caribbean States was held in Mexico"
@@ -31,9 +29,7 @@ ITEMS = [
 
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
-    c = tmp_path / "corpus"
-    shutil.copytree(REPO_ROOT / "corpus", c)
-    return c
+    return copy_corpus(tmp_path / "corpus")
 
 
 @pytest.fixture
