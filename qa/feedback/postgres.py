@@ -4,7 +4,9 @@ replica can take a rating of an answer another replica gave."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any
 
@@ -15,6 +17,34 @@ from qa.settings import Settings
 from qa.stores import open_database
 
 
+class _OwnTable:
+    """A table made by the first write that needs it. Every process may race to make it, so
+    `create table if not exists` runs under an advisory lock (concurrent ones collide in the
+    catalog), and it counts as made only once that transaction commits: a thread that skipped
+    the lock earlier inserted into a table not yet visible to it (UndefinedTable under CI)."""
+
+    def __init__(self, db: Any, name: str, ddl: list[str]) -> None:
+        self.db, self.name, self.ddl = db, name, ddl
+        self._made = False
+
+    @contextlib.contextmanager
+    def write(self, doing: str) -> Iterator[sa.Connection]:
+        with self.db.transaction(doing) as conn:
+            if not self._made:
+                conn.execute(
+                    sa.text("select pg_advisory_xact_lock(hashtext(:t))"), {"t": self.name}
+                )
+                for statement in self.ddl:
+                    conn.execute(sa.text(statement))
+            yield conn
+        self._made = True
+
+    def exists(self, conn: sa.Connection) -> bool:
+        """Reading never makes the table: a missing one reads as empty."""
+        found = conn.execute(sa.text("select to_regclass(:t)"), {"t": f"public.{self.name}"})
+        return found.scalar() is not None
+
+
 class PgFeedback:
     """The table `<store.table>_feedback` in the index's database: the record as jsonb, its id
     the primary key, so concurrent raters each insert their own row."""
@@ -23,26 +53,17 @@ class PgFeedback:
         self.db = open_database(settings)
         self.feedback_table = f"{self.db.table}_feedback"
         self.where = f"PostgreSQL at {self.db.masked_url}, table {self.feedback_table}"
-        self._made = False
-
-    def _make(self, conn: sa.Connection) -> None:
-        if self._made:
-            return
-        # concurrent `create table if not exists` can collide in the catalog: one at a time
-        conn.execute(
-            sa.text("select pg_advisory_xact_lock(hashtext(:t))"), {"t": self.feedback_table}
-        )
-        conn.execute(
-            sa.text(
+        self._table = _OwnTable(
+            self.db,
+            self.feedback_table,
+            [
                 f"create table if not exists {self.feedback_table} (id text primary key,"
                 " created text not null, verdict text not null, record jsonb not null)"
-            )
+            ],
         )
-        self._made = True
 
     def put(self, record: dict[str, Any]) -> None:
-        with self.db.transaction("saving feedback") as conn:
-            self._make(conn)
+        with self._table.write("saving feedback") as conn:
             conn.execute(
                 sa.text(
                     f"insert into {self.feedback_table} (id, created, verdict, record)"
@@ -59,8 +80,7 @@ class PgFeedback:
             )
 
     def remove(self, rid: str) -> bool:
-        with self.db.transaction("removing feedback") as conn:
-            self._make(conn)
+        with self._table.write("removing feedback") as conn:
             done = conn.execute(
                 sa.text(f"delete from {self.feedback_table} where id = :id"), {"id": rid}
             )
@@ -68,10 +88,7 @@ class PgFeedback:
 
     def records(self) -> list[dict[str, Any]]:
         def read(conn: sa.Connection) -> list[dict[str, Any]]:
-            exists = conn.execute(
-                sa.text("select to_regclass(:t)"), {"t": f"public.{self.feedback_table}"}
-            ).scalar()
-            if exists is None:
+            if not self._table.exists(conn):
                 return []
             rows = conn.execute(
                 sa.text(f"select record from {self.feedback_table} order by created, id")
@@ -90,32 +107,20 @@ class PgRecentAnswers:
         self.db = open_database(settings)
         self.size = size
         self.answers_table = f"{self.db.table}_answers"
-        self._made = False
-
-    def _make(self, conn: sa.Connection) -> None:
-        if self._made:
-            return
-        conn.execute(
-            sa.text("select pg_advisory_xact_lock(hashtext(:t))"), {"t": self.answers_table}
-        )
-        conn.execute(
-            sa.text(
+        self._table = _OwnTable(
+            self.db,
+            self.answers_table,
+            [
                 f"create table if not exists {self.answers_table} (id text primary key,"
                 " created timestamptz not null default clock_timestamp(),"
-                " answered jsonb not null)"
-            )
-        )
-        conn.execute(
-            sa.text(
+                " answered jsonb not null)",
                 f"create index if not exists {self.answers_table}_created"
-                f" on {self.answers_table} (created)"
-            )
+                f" on {self.answers_table} (created)",
+            ],
         )
-        self._made = True
 
     def put(self, key: str, answered: Answered) -> None:
-        with self.db.transaction("remembering an answer") as conn:
-            self._make(conn)
+        with self._table.write("remembering an answer") as conn:
             conn.execute(
                 sa.text(
                     f"insert into {self.answers_table} (id, answered)"
@@ -134,12 +139,7 @@ class PgRecentAnswers:
 
     def get(self, key: str) -> Answered | None:
         def read(conn: sa.Connection) -> Answered | None:
-            if (
-                conn.execute(
-                    sa.text("select to_regclass(:t)"), {"t": f"public.{self.answers_table}"}
-                ).scalar()
-                is None
-            ):
+            if not self._table.exists(conn):
                 return None
             row = conn.execute(
                 sa.text(f"select answered from {self.answers_table} where id = :id"),
