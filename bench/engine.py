@@ -1,21 +1,30 @@
 """Engine benchmark: corpus-qa vs the plain llama-index default pipeline on the same models.
 
-    .venv/bin/python bench/engine.py [--questions N] [--copies N] [--out bench/results_engine.md]
+    .venv/bin/python bench/engine.py [--model PRESET] [--variant KEY=VALUE] [--questions N]
+        [--users 1,4,16] [--copies N] [--out bench/results_engine.md]
 
-Both pipelines use the same local embedding (MiniLM int8 ONNX) and LLM (Qwen2.5 0.5B, llama.cpp).
-The baseline is `VectorStoreIndex.from_documents(SimpleDirectoryReader(corpus))` +
-`.as_query_engine()` with its defaults. Cold starts and peak memory are measured in fresh
-processes; everything else in one process, interleaved, so the ratios share the machine's noise.
+Both pipelines use the same local embedding (MiniLM int8 ONNX) and LLM (--model, the llm.model
+preset; default: the settings' default). The baseline is
+`VectorStoreIndex.from_documents(SimpleDirectoryReader(corpus))` + `.as_query_engine()` with its
+defaults. Cold starts and peak memory are measured in fresh processes; everything else in one
+process, interleaved, so the ratios share the machine's noise. --variant adds a column: corpus-qa
+with one setting changed (e.g. llm.prefix_cache=true), measured in the same loop, so an idea's
+effect is a before/after ratio of one run. Prompt and completion tokens are the model's own
+counts (llama.cpp's usage of every non-streamed call an answer makes); generation tokens/s is
+streamed chunks after the first over the time from the first to the last. Users: N threads
+ask at once (each one question), answers/s = N / wall time of the batch.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -24,6 +33,8 @@ sys.path.insert(0, str(ROOT))
 
 from qa.text import percentile  # noqa: E402
 
+USERS = (1, 4, 16)
+
 QUESTIONS = [
     "Where was the sixth CELAC summit held?",
     "Who delivered a video speech to the summit?",
@@ -31,6 +42,18 @@ QUESTIONS = [
     "What does China want to build together with Latin America?",
     "How many years ago did CELAC come into being?",
     "Which country holds the rotating presidency of CELAC?",
+    # more, so that 16 users at once ask 16 different questions (a repeated prompt is all
+    # reused by llm.prefix_cache, which would flatter it)
+    "When was the China-Latin America Community Forum announced?",
+    "What role has CELAC played in the region over the past decade?",
+    "What kind of cooperation did China and Latin America carry out against the epidemic?",
+    "What will China continue to provide to Latin American and Caribbean countries?",
+    "How does Xi describe the new era of China-Latin America relations?",
+    "What has the China-Latin America Forum become?",
+    "Who published the report of the speech?",
+    "What does China support the Latin American Community in doing?",
+    "What did the forum open up for China and Latin America?",
+    "Where is China-Latin America friendship rooted, according to Xi?",
 ]
 
 WORKER = r"""
@@ -64,13 +87,72 @@ def cold(mode: str, corpus: Path, data: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+class Counted:
+    """Wraps one llama_cpp.Llama's create_chat_completion to record what each call cost: the
+    model's own prompt/completion token counts (non-streamed calls) and the streamed chunks'
+    times. Bench-only; the engine itself is untouched."""
+
+    def __init__(self, llm) -> None:  # noqa: ANN001 - LocalLlamaLLM
+        self.llama = llm._llama
+        self.inner = self.llama.create_chat_completion
+        self.llama.create_chat_completion = self
+        self.prompt_tokens = 0
+        self.rates: list[float] = []
+
+    def __call__(self, *args, stream: bool = False, **kw):  # noqa: ANN002, ANN003, ANN204
+        if not stream:
+            out = self.inner(*args, **kw)
+            self.prompt_tokens += out.get("usage", {}).get("prompt_tokens", 0)
+            return out
+        return self._stream(self.inner(*args, stream=True, **kw))
+
+    def _stream(self, chunks):  # noqa: ANN001, ANN202
+        times = []
+        for chunk in chunks:
+            if chunk["choices"][0]["delta"].get("content"):
+                times.append(time.perf_counter())
+            yield chunk
+        if len(times) > 2:
+            self.rates.append((len(times) - 1) / (times[-1] - times[0]))
+
+    def take(self) -> int:
+        n, self.prompt_tokens = self.prompt_tokens, 0
+        return n
+
+
+def users(ask, n: int) -> tuple[float, float]:  # noqa: ANN001
+    """(answers/s, p95 seconds) with n threads asking at once, one question each."""
+    start = threading.Barrier(n + 1)
+    took: list[float] = []
+
+    def one(i: int) -> None:
+        start.wait()
+        t = time.perf_counter()
+        ask(QUESTIONS[i % len(QUESTIONS)])
+        took.append(time.perf_counter() - t)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for th in threads:
+        th.start()
+    t = time.perf_counter()
+    start.wait()
+    for th in threads:
+        th.join()
+    return n / (time.perf_counter() - t), percentile(took, 95)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--questions", type=int, default=len(QUESTIONS))
-    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--model", help="llm.model preset for both pipelines (default: settings')")
+    ap.add_argument("--variant", help="KEY=VALUE: a third column, corpus-qa with this setting")
+    ap.add_argument("--questions", type=int, default=6, help="distinct warm questions")
+    ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--users", default=",".join(map(str, USERS)), help="concurrent users")
     ap.add_argument("--copies", type=int, default=30, help="article copies for ingest speed")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results_engine.md"))
     a = ap.parse_args()
+    if a.model:
+        os.environ["QA_LLM__MODEL"] = a.model  # the cold workers read it too
 
     from llama_index.core import SimpleDirectoryReader, VectorStoreIndex
     from llama_index.core.schema import QueryBundle
@@ -98,37 +180,83 @@ def main() -> None:
     base_engine = index.as_query_engine(llm=pipe.llm)
     base_stream = index.as_query_engine(llm=pipe.llm, streaming=True)
     base_retriever = index.as_retriever()
+
+    def ours(settings):  # noqa: ANN001, ANN202 - (ask, first streamed delta, rest)
+        def stream(q: str):  # noqa: ANN202
+            return iter(qa.stream_ask(q, settings=settings)[1])
+
+        return lambda q: qa.ask(q, settings=settings), stream
+
+    def base_stream_q(q: str):  # noqa: ANN202
+        return iter(base_stream.query(q).response_gen)
+
+    pipelines = {
+        "corpus-qa": (*ours(s), lambda q: pipe.retrieve(q), pipe.llm),
+        "llama-index default": (
+            base_engine.query,
+            base_stream_q,
+            lambda q: base_retriever.retrieve(QueryBundle(q)),
+            pipe.llm,
+        ),
+    }
+    if a.variant:
+        key, value = a.variant.split("=", 1)
+        section, name = key.split(".", 1)
+        sv = qa.load_settings(
+            corpus_dir=corpus, store={"data_dir": data}, **{section: {name: value}}
+        )
+        pv = qa.pipeline(sv)
+        pipelines[f"corpus-qa, {a.variant}"] = (*ours(sv), lambda q: pv.retrieve(q), pv.llm)
+    counters = {}
+    for name, (_, _, _, llm) in pipelines.items():
+        counters[name] = counters.get(id(llm)) or Counted(llm)
+        counters[id(llm)] = counters[name]
+    names = list(pipelines)
+    m: dict[str, dict[str, list[float]]] = {n: {} for n in names}
     qs = QUESTIONS[: a.questions] * a.rounds
-    ret_o, ret_b, ans_o, ans_b, ttft_o, ttft_b = [], [], [], [], [], []
-    for q in qs:
-        t = time.perf_counter()
-        pipe.retrieve(q)
-        ret_o.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        base_retriever.retrieve(QueryBundle(q))
-        ret_b.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        qa.ask(q, settings=s)
-        ans_o.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        base_engine.query(q)
-        ans_b.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        _, deltas, _ = qa.stream_ask(q, settings=s)
-        next(iter(deltas))
-        ttft_o.append(time.perf_counter() - t)
-        list(deltas)
-        t = time.perf_counter()
-        gen = base_stream.query(q).response_gen
-        next(iter(gen))
-        ttft_b.append(time.perf_counter() - t)
-        list(gen)
+    for i, q in enumerate(qs):
+        for n in names:
+            ask, stream, retrieve, _ = pipelines[n]
+            got = m[n]
+            c = counters[n]
+            t = time.perf_counter()
+            retrieve(q)
+            got.setdefault("retrieve", []).append(time.perf_counter() - t)
+            c.take()
+            t = time.perf_counter()
+            ask(q)
+            got.setdefault("answer", []).append(time.perf_counter() - t)
+            got.setdefault("prompt", []).append(c.take())
+            seen = len(c.rates)
+            t = time.perf_counter()
+            # another question than the one just asked: a repeated prompt is all reused
+            deltas = stream(qs[(i + len(qs) // 2) % len(qs)])
+            next(deltas, None)
+            got.setdefault("ttft", []).append(time.perf_counter() - t)
+            list(deltas)
+            got.setdefault("rate", []).extend(c.rates[seen:])  # the answer's stream
+            c.take()
+    levels = [int(x) for x in a.users.split(",") if x]
+    for u in levels:
+        for n in names:
+            per_s, p95 = users(pipelines[n][0], u)
+            m[n][f"users{u}"] = [per_s]
+            m[n][f"users{u}p95"] = [p95]
+
+    def row(label: str, key: str, p: int = 50, scale: float = 1.0) -> None:
+        rows[label] = tuple(percentile(m[n].get(key) or [0.0], p) * scale for n in names)
+
     ms = 1000
-    rows["retrieval latency p50 (ms)"] = (percentile(ret_o, 50) * ms, percentile(ret_b, 50) * ms)
-    rows["retrieval latency p95 (ms)"] = (percentile(ret_o, 95) * ms, percentile(ret_b, 95) * ms)
-    rows["whole answer p50 (s)"] = (percentile(ans_o, 50), percentile(ans_b, 50))
-    rows["whole answer p95 (s)"] = (percentile(ans_o, 95), percentile(ans_b, 95))
-    rows["time to first streamed token p50 (s)"] = (percentile(ttft_o, 50), percentile(ttft_b, 50))
+    row("retrieval latency p50 (ms)", "retrieve", 50, ms)
+    row("retrieval latency p95 (ms)", "retrieve", 95, ms)
+    row("whole answer p50 (s)", "answer")
+    row("whole answer p95 (s)", "answer", 95)
+    row("time to first streamed token p50 (s)", "ttft")
+    row("prompt tokens per answer p50", "prompt")
+    row("generation tokens/s p50", "rate")
+    for u in levels:
+        row(f"answers/s, {u} users at once", f"users{u}")
+        row(f"answer p95, {u} users at once (s)", f"users{u}p95")
 
     # ingest throughput on N copies of the article, against the raw embedding model
     big = tmp / "big"
@@ -156,27 +284,43 @@ def main() -> None:
     rows["raw embedding model (chunks/s)"] = (len(chunks) / raw_s, None)
     rows[f"index {a.copies} docs from scratch (s)"] = (ingest_s, base_ingest_s)
     rows["re-ingest unchanged corpus (s)"] = (reingest_s, base_ingest_s)
+    model = s.llm.model
 
     lines = [
-        "## Engine: corpus-qa vs the plain llama-index default pipeline",
+        f"## Engine: corpus-qa vs the plain llama-index default pipeline, {model}",
         "",
         f"`{' '.join(['python', *sys.argv])}` on {time.strftime('%Y-%m-%d %H:%M')}; same models "
-        f"for both; {len(qs)} warm questions; ingest on {a.copies} copies of the article "
-        f"({rep.total_chunks} chunks). Ratio = corpus-qa / baseline (below 1 is faster).",
+        f"for both ({model}); {len(qs)} warm questions; ingest on {a.copies} copies of the "
+        f"article ({rep.total_chunks} chunks); load average {os.getloadavg()[0]:.1f} at the end. "
+        "Ratios: corpus-qa / llama-index default, and the variant / corpus-qa (the setting's "
+        "effect); below 1 is faster or fewer, above 1 for rates is more.",
         "",
-        "| measure | corpus-qa | llama-index default | ratio |",
-        "|---|---|---|---|",
+        "| measure | "
+        + " | ".join(names)
+        + " | ratio corpus-qa / default"
+        + (" | ratio variant / corpus-qa |" if a.variant else " |"),
+        "|---|" + "---|" * (len(names) + len(names) - 1),
     ]
-    for k, (o, b) in rows.items():
-        ratio = f"{o / b:.2f}" if b else "-"
-        lines.append(f"| {k} | {o:.2f} | {'-' if b is None else f'{b:.2f}'} | {ratio} |")
+
+    def fmt(v: float | None) -> str:
+        return "-" if v is None else f"{v:.2f}"
+
+    def ratio(x: float | None, y: float | None) -> str:
+        return fmt(x / y) if x is not None and y else "-"
+
+    for k, vals in rows.items():
+        vals = tuple(vals) + (None,) * (len(names) - len(vals))
+        ratios = [ratio(vals[0], vals[1])] + [ratio(v, vals[0]) for v in vals[2:]]
+        lines.append(f"| {k} | " + " | ".join(map(fmt, vals)) + " | " + " | ".join(ratios) + " |")
     lines.append("")
     share = rows["ingest (chunks/s)"][0] / rows["raw embedding model (chunks/s)"][0]
     lines.append(
         f"Ingest runs at {share:.2f}x the raw embedding model's throughput "
         "(chunking, hashing and the atomic commit cost the rest)."
     )
-    Path(a.out).write_text("\n".join(lines) + "\n")
+    out = Path(a.out)
+    before = out.read_text() + "\n" if out.exists() and a.model else ""
+    out.write_text(before + "\n".join(lines) + "\n")
     print("\n".join(lines))
     shutil.rmtree(tmp, ignore_errors=True)
 
