@@ -98,10 +98,11 @@ def status(settings: qa.Settings, answer: Any = None, note: str = "") -> str:
     if answer is not None:
         usage = answer.usage or {}
         tokens = int(usage.get("prompt_tokens", 0)) + int(usage.get("completion_tokens", 0))
-        line += (
-            f" · answered in {answer.seconds:.1f} s · {tokens} tokens "
-            f"({usage.get('prompt_tokens', 0)} prompt + {usage.get('completion_tokens', 0)} "
-            "completion)"
+        line += f" · answered in {answer.seconds:.1f} s · " + (
+            f"{tokens} tokens ({usage.get('prompt_tokens', 0)} prompt + "
+            f"{usage.get('completion_tokens', 0)} completion)"
+            if tokens
+            else "no passage passed the relevance gate, so no answer was generated"
         )
     if note:
         line += f" · {note}"

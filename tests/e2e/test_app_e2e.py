@@ -415,9 +415,10 @@ def test_evaluation_tab_runs_a_set_beside_its_previous_run(new_page, server) -> 
     (sets / "tiny.jsonl").write_text("\n".join(json.dumps(i) for i in TINY_SET) + "\n")
     page = new_page()
     page.get_by_role("tab", name="Evaluation").click()
-    page.locator("#qa-eval-reports").get_by_text("bench/eval/test/article/ours", exact=True).wait_for()
+    shipped = "bench/eval/test/article/ours"  # exactly: ours-stop22 sits beside it
+    page.locator("#qa-eval-reports").get_by_text(shipped, exact=True).wait_for()
     page.locator("#qa-eval-pick").get_by_label("Report").click()
-    page.get_by_role("option", name="bench/eval/test/article/ours", exact=True).click()
+    page.get_by_role("option", name=shipped, exact=True).click()
     summary = page.locator("#qa-eval-summary")
     summary.get_by_text("tests/questions/article.jsonl").wait_for()
     assert "fact recall" in summary.inner_text()

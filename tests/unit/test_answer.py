@@ -63,6 +63,7 @@ def test_weak_evidence_refuses_without_asking_the_llm(pipe, mock_settings):
     assert ans.refused and ans.sources == []
     assert "do not contain" in ans.text
     assert CALLS == []
+    assert ans.usage == {"prompt_tokens": 0, "completion_tokens": 0}  # the model wrote nothing
 
 
 def test_prompt_numbers_passages_like_the_sources(pipe, mock_settings):

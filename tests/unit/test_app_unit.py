@@ -54,6 +54,19 @@ def test_empty_sources_show_a_note() -> None:
     assert "No passage" in app.render_sources([], note="No passage matches.")
 
 
+def test_status_line_says_when_the_model_was_not_asked(shared_mock_settings) -> None:
+    from qa.ui.render import status
+
+    def answered(prompt: int, completion: int) -> qa.Answer:
+        usage = {"prompt_tokens": prompt, "completion_tokens": completion}
+        return qa.Answer(text="x", sources=[], refused=False, usage=usage, seconds=1.25)
+
+    line = status(shared_mock_settings, answered(400, 20))
+    assert "1.2 s · 420 tokens (400 prompt + 20 completion)" in line
+    line = status(shared_mock_settings, answered(0, 0))  # a gated refusal: no answer call
+    assert "no answer was generated" in line and "tokens" not in line
+
+
 def test_clean_history_drops_error_turns_and_flattens_content() -> None:
     history = [
         {"role": "user", "content": "When was the summit?"},
