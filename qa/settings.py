@@ -86,11 +86,11 @@ class LLMSettings(Section):
     model_path: Path | None = None  # local: use this GGUF instead of the packaged one
     models_dir: Path = REPO_ROOT / ".qa" / "models"  # where the packaged GGUF is assembled
     seed: int = 0
-    # local: reuse the previous prompt's start, evaluated in fixed batches so an answer never
-    # depends on the question before (qa/models/local_llm.py): 0.66x answer time, answers
-    # identical on 8 dev prompts (1.5B; bench/results_decoding.md, also why prompt-lookup
-    # decoding and LlamaRAMCache were dropped). Off until the test parts run with it on and off.
-    prefix_cache: bool = False
+    # local: reuse the previous prompt's start, in fixed batches so an answer never depends on
+    # the question before (qa/models/local_llm.py): 1.5B answer p50 0.78x (bench/engine.py);
+    # test parts on vs off: article 41/41 answers identical, chat_article 20/24 at the same
+    # turn accuracy (bench/results_decoding.md, also why prompt-lookup decoding was dropped).
+    prefix_cache: bool = True
     # How a follow-up becomes a standalone search query (qa/answering/pipeline.py, condense).
     # Dev, 1.5B, turns right: chat_article template 9/12, llm with ask_standalone 11/12;
     # chat_squad 18/29 and 23/29 (bench/results.md). With the 0.5B model template won.

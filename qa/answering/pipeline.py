@@ -301,12 +301,9 @@ class Pipeline:
         }
 
     def usage(self, p: Prepared, answer: str) -> dict[str, int]:
-        """Tokens of the answer call; a gated refusal made none (the UI showed "11 tokens, 0
-        prompt" for the refusal sentence)."""
-        if p.messages is None:
-            return {"prompt_tokens": 0, "completion_tokens": 0}
         prompt_tokens = sum(self.count(m.content or "") for m in p.messages or [])
-        return {"prompt_tokens": prompt_tokens, "completion_tokens": self.count(answer)}
+        written = self.count(answer) if p.messages else 0  # a gated refusal: the model wrote none
+        return {"prompt_tokens": prompt_tokens, "completion_tokens": written}
 
     # ---- generation -----------------------------------------------------------------------
     def check(self, p: Prepared) -> AnswerCheck:

@@ -75,7 +75,7 @@ def local_llm(tmp_path: Path, **llm):
 
 
 def test_prefix_cache_on_keeps_the_context(tmp_path, fake_llama):
-    assert qa.load_settings(llm={"mode": "local"}).llm.prefix_cache is False  # until re-measured
+    assert qa.load_settings(llm={"mode": "local"}).llm.prefix_cache is True  # the default
     llm = local_llm(tmp_path, prefix_cache=True)
     made = llm._llama
     assert isinstance(made, fake_llama) and type(made) is not fake_llama  # the prefix subclass
