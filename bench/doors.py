@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from engine import pct  # noqa: E402
+from qa.text import percentile  # noqa: E402
 
 DOORS = ("python", "cli", "http", "browser")
 READY_TIMEOUT = 600.0  # seconds a server may take to load the index and the model
@@ -101,7 +101,7 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 
 def summary(seconds: list[float]) -> dict:
-    return {"p50": pct(seconds, 0.5), "p95": pct(seconds, 0.95), "n": len(seconds)}
+    return {"p50": percentile(seconds, 50), "p95": percentile(seconds, 95), "n": len(seconds)}
 
 
 def door_env(preset: str, data_dir: Path) -> dict[str, str]:
@@ -274,7 +274,7 @@ def door_http(questions: list[str], warmup: str, ctx: dict) -> dict:
     row["stream"]["notes"] = (
         "same client, `stream=True`: time to the first content chunk (each sentence is held "
         "until it is checked, so a one-sentence answer arrives whole); whole streamed answer "
-        f"p50 {pct(stream_total, 0.5):.2f} s"
+        f"p50 {percentile(stream_total, 50):.2f} s"
     )
     row["stream"]["total"] = summary(stream_total)
     row["stream"]["answers"] = streamed
@@ -348,8 +348,9 @@ def report(run: dict) -> str:
             f"{run['load_start']:.2f}, at end {run['load_end']:.2f} (per door in the notes, "
             "start → end). Questions: the first "
             f"{run['n_questions']} answerable, standalone test items of "
-            "`tests/questions/article.jsonl`; warm-up: the next one, uncounted. Nearest-rank "
-            "percentiles: with few questions p95 is the slowest one.",
+            "`tests/questions/article.jsonl`; warm-up: the next one, uncounted. Percentiles "
+            "interpolated linearly (qa.text.percentile): with few questions p95 is near the "
+            "slowest one.",
             "",
             table(run["doors"]),
             "",
