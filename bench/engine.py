@@ -93,9 +93,8 @@ class Counted:
     times. Bench-only; the engine itself is untouched."""
 
     def __init__(self, llm) -> None:  # noqa: ANN001 - LocalLlamaLLM
-        self.llama = llm._llama
-        self.inner = self.llama.create_chat_completion
-        self.llama.create_chat_completion = self
+        self.inner = llm._llama.create_chat_completion
+        llm._llama.create_chat_completion = self
         self.prompt_tokens = 0
         self.rates: list[float] = []
 
@@ -181,7 +180,7 @@ def main() -> None:
     base_stream = index.as_query_engine(llm=pipe.llm, streaming=True)
     base_retriever = index.as_retriever()
 
-    def ours(settings):  # noqa: ANN001, ANN202 - (ask, first streamed delta, rest)
+    def ours(settings):  # noqa: ANN001, ANN202 - (ask, stream): answer, deltas iterator
         def stream(q: str):  # noqa: ANN202
             return iter(qa.stream_ask(q, settings=settings)[1])
 
@@ -191,7 +190,7 @@ def main() -> None:
         return iter(base_stream.query(q).response_gen)
 
     pipelines = {
-        "corpus-qa": (*ours(s), lambda q: pipe.retrieve(q), pipe.llm),
+        "corpus-qa": (*ours(s), pipe.retrieve, pipe.llm),
         "llama-index default": (
             base_engine.query,
             base_stream_q,
@@ -206,11 +205,12 @@ def main() -> None:
             corpus_dir=corpus, store={"data_dir": data}, **{section: {name: value}}
         )
         pv = qa.pipeline(sv)
-        pipelines[f"corpus-qa, {a.variant}"] = (*ours(sv), lambda q: pv.retrieve(q), pv.llm)
-    counters = {}
-    for name, (_, _, _, llm) in pipelines.items():
-        counters[name] = counters.get(id(llm)) or Counted(llm)
-        counters[id(llm)] = counters[name]
+        pipelines[f"corpus-qa, {a.variant}"] = (*ours(sv), pv.retrieve, pv.llm)
+    by_llm: dict[int, Counted] = {}  # one wrapper per model: ours and the default share one
+    for *_, llm in pipelines.values():
+        if id(llm) not in by_llm:
+            by_llm[id(llm)] = Counted(llm)
+    counters = {n: by_llm[id(p[-1])] for n, p in pipelines.items()}
     names = list(pipelines)
     m: dict[str, dict[str, list[float]]] = {n: {} for n in names}
     qs = QUESTIONS[: a.questions] * a.rounds
