@@ -98,6 +98,9 @@ class Prepared:
     # ISO 639-1 codes (qa.language): the answer's language and the question's
     language: str = "en"
     question_language: str = "en"
+    # prompt and completion tokens of the LLM calls besides the answer: a follow-up's rewrite,
+    # a translation, an answer discarded as a repeat (counted in usage)
+    side_tokens: list[int] = field(default_factory=lambda: [0, 0])
 
     @property
     def seconds(self) -> float:

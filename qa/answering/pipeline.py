@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import Any
 
 import tiktoken
@@ -23,8 +24,10 @@ from qa import prompts
 from qa.answering.answer import Prepared, Source, sources_of, tidy, was_refused
 from qa.answering.check import AnswerCheck
 from qa.answering.context import WindowExpansion
+from qa.answering.conversation import follow_up
+from qa.answering.conversation import shown as conversation_shown
 from qa.answering.gate import RelevanceGate, coverage
-from qa.answering.grounding import SENTENCE_END, Evidence, metadata_evidence, strip_markers
+from qa.answering.grounding import SENTENCE_END, Evidence, metadata_evidence
 from qa.answering.injection import Payloads, collect, sanitize
 from qa.answering.router import about_document, key_terms, route
 from qa.answering.summary import MAX_DOCUMENT_CHUNKS, whole_documents
@@ -51,6 +54,9 @@ __all__ = [
     "tidy",
     "was_refused",
 ]
+
+# prompt and completion tokens of the side calls made while one question is prepared
+_SIDE_TOKENS: ContextVar[list[int] | None] = ContextVar("side_tokens", default=None)
 
 
 class Pipeline:
@@ -149,52 +155,27 @@ class Pipeline:
             last_doc = s.file
         return "\n\n".join(parts)
 
-    def conversation(self, history: list[ChatMessage]) -> str:
-        """The newest turns, for the answer prompt: the LLM resolves "he" or "And on what
-        date?" from them. Citation markers are stripped from earlier answers."""
-        roles = (MessageRole.USER, MessageRole.ASSISTANT)
-        if not self.settings.llm.history_answers:
-            roles = (MessageRole.USER,)
-        turns = [m for m in history if m.role in roles]
-        limit = self.settings.llm.history_messages
-        keep = turns[-limit:] if limit else []
-        if not keep:
-            return ""
-        lines = [
-            f"{'User' if m.role == MessageRole.USER else 'Assistant'}: "
-            f"{strip_markers(m.content or '')}"
-            for m in keep
-        ]
-        return self.prompt("conversation", turns="\n".join(lines)) + "\n\n"
-
-    def condense(self, question: str, history: list[ChatMessage]) -> list[str]:
-        """Search queries for a follow-up: standalone forms built from the conversation.
-
-        `template` appends the newest user questions through prompts/followup.txt (no LLM
-        call); `llm` asks the LLM with prompts/condense.txt and the newest turns; `fusion`
-        retrieves with both and fuses the rankings. Chosen by measurement on the dev parts of
-        the conversation sets (bench/results.md, "Conversations")."""
-        turns = [m for m in history if m.role in (MessageRole.USER, MessageRole.ASSISTANT)]
-        if not turns:
-            return [question]
-        mode = self.settings.llm.condense
-        out = []
-        if mode in ("template", "fusion"):
-            asked = [m.content or "" for m in turns if m.role == MessageRole.USER]
-            previous = "; ".join(q.strip() for q in asked[-2:] if q.strip())
-            out.append(self.prompt("followup", question=question, previous=previous))
-        if mode in ("llm", "fusion"):
-            text = "\n".join(
-                f"{m.role.value}: {strip_markers(m.content or '')}"
-                for m in turns[-self.settings.llm.history_messages or -1 :]
-            )
-            prompt = self.prompt("condense", history=text, question=question)
-            got = guard(lambda: self.llm.complete(prompt).text, self.settings)
-            standalone = got.strip().splitlines()[0].strip() if got.strip() else ""
-            out.append(standalone or question)
-        return out
+    def side_call(self, prompt: str) -> str:
+        """An LLM call besides the answer (a follow-up's rewrite, a question's translation),
+        counted into the usage of the question being prepared."""
+        text = guard(lambda: self.llm.complete(prompt).text, self.settings) or ""
+        spent = _SIDE_TOKENS.get()
+        if spent is not None:
+            spent[0] += self.count(prompt)
+            spent[1] += self.count(text)
+        return text
 
     def prepare(self, question: str, history: list[ChatMessage] | None = None) -> Prepared:
+        spent = [0, 0]
+        token = _SIDE_TOKENS.set(spent)
+        try:
+            p = self._prepare(question, history)
+        finally:
+            _SIDE_TOKENS.reset(token)
+        p.side_tokens = spent
+        return p
+
+    def _prepare(self, question: str, history: list[ChatMessage] | None) -> Prepared:
         started = time.perf_counter()
         q = self.check_question(question)
         history = history or []
@@ -202,8 +183,8 @@ class Pipeline:
         # retrieval, the gate and the router read the question in the corpus's language (`sq`);
         # the LLM reads it as asked
         sq, search_history = self.translator.in_corpus_language(q, history, lang)
-        queries = self.condense(sq, search_history)
-        search = queries[-1]
+        follow = follow_up(self, sq, search_history)
+        queries, search = follow.queries, follow.queries[-1]
         kind = route(sq)
         r = self.settings.retrieval
         refusal = refusal_in(self, answer_lang)
@@ -231,7 +212,7 @@ class Pipeline:
         # The LLM sees the conversation and the question as asked; with no conversation shown
         # (history_messages = 0, and for summaries, which are about the document) it gets the
         # standalone form instead.
-        shown = self.conversation(history) if kind != "summary" else ""
+        shown = conversation_shown(self, history) if kind != "summary" else ""
         instruction = self.prompt(f"instruction_{kind}", refusal=refusal)
         texts = [sanitize(s.text, Payloads()) for s in sources_of(nodes)]
         passages_lang = written_in(self, texts)  # may differ from the corpus setting
@@ -252,7 +233,7 @@ class Pipeline:
         # shown as asked: "¿Y en qué fecha?" shown in English drew the document's date).
         llm_form = self.settings.llm.condense != "template" and self.settings.llm.ask_standalone
         standalone = history and (not shown or (llm_form and sq == q))
-        user = ask(shown, search if standalone else q)
+        user = ask(shown, follow.standalone if standalone else q)
         messages = [
             ChatMessage(role=MessageRole.SYSTEM, content=system),
             ChatMessage(role=MessageRole.USER, content=user),
@@ -303,7 +284,20 @@ class Pipeline:
     def usage(self, p: Prepared, answer: str) -> dict[str, int]:
         prompt_tokens = sum(self.count(m.content or "") for m in p.messages or [])
         written = self.count(answer) if p.messages else 0  # a gated refusal: the model wrote none
-        return {"prompt_tokens": prompt_tokens, "completion_tokens": written}
+        return {
+            "prompt_tokens": prompt_tokens + p.side_tokens[0],
+            "completion_tokens": written + p.side_tokens[1],
+        }
+
+    def _reply(self, messages: list[ChatMessage]) -> str:
+        return guard(lambda: self.llm.chat(messages).message.content or "", self.settings)
+
+    def _ask_again(self, p: Prepared, discarded: str) -> list[ChatMessage]:
+        """The fallback messages, with the discarded answer and the new prompt counted."""
+        fallback = p.fallback or []
+        p.side_tokens[0] += sum(self.count(m.content or "") for m in fallback)
+        p.side_tokens[1] += self.count(discarded)
+        return fallback
 
     # ---- generation -----------------------------------------------------------------------
     def check(self, p: Prepared) -> AnswerCheck:
@@ -317,9 +311,9 @@ class Pipeline:
     def generate(self, p: Prepared) -> str:
         if p.messages is None:
             return p.refusal
-        out = guard(lambda: self.llm.chat(p.messages).message.content or "", self.settings)
+        out = self._reply(p.messages)
         if p.fallback and p.repeats_previous(out):
-            out = guard(lambda: self.llm.chat(p.fallback).message.content or "", self.settings)
+            out = self._reply(self._ask_again(p, out))
         check = self.check(p)
         return "".join(check.feed(out) + check.close())
 
@@ -344,7 +338,8 @@ class Pipeline:
                 continue
             if p.repeats_previous(held):
                 getattr(deltas, "close", lambda: None)()
-                deltas = guard_stream(lambda: self.llm.stream_chat(p.fallback), self.settings)
+                again = self._ask_again(p, held)
+                deltas = guard_stream(lambda m=again: self.llm.stream_chat(m), self.settings)
                 p.fallback = None
                 yield from (d for r2 in deltas if r2.delta for d in check.feed(r2.delta))
                 break
@@ -353,8 +348,7 @@ class Pipeline:
         else:
             if held and p.fallback is not None:
                 if p.repeats_previous(held):
-                    held = guard(
-                        lambda: self.llm.chat(p.fallback).message.content or "", self.settings
-                    )
+                    again = self._ask_again(p, held)
+                    held = self._reply(again)
                 yield from check.feed(held)
         yield from check.close()

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
-from qa.backend_errors import guard
 from qa.language import detect
 from qa.language import name as language_name
 from qa.settings import Settings
@@ -86,7 +85,7 @@ class Translator:
                 return self._cache[key]
         pipe = self.pipe
         prompt = pipe.prompt("translate", language=language_name(language), text=text)
-        got = guard(lambda: pipe.llm.complete(prompt).text, pipe.settings).strip()
+        got = pipe.side_call(prompt).strip()
         out = (got.splitlines()[0].strip() if got else "") or text
         with self._lock:
             self._cache[key] = out

@@ -105,6 +105,43 @@ def test_llm_answers_the_standalone_form_of_a_follow_up(pipe, mock_settings, ask
     assert "When was the sixth summit?" in user  # the conversation is shown either way
 
 
+class UnchangedRewriteLLM(RecordingLLM):
+    """Gives a follow-up back as its own "standalone form", as the 1.5B model did with
+    "What year was that?"."""
+
+    def complete(self, prompt, formatted=False, **kw):
+        from llama_index.core.base.llms.types import CompletionResponse
+
+        CALLS.append(("complete", prompt))
+        return CompletionResponse(text="And where was it held?\n")
+
+
+def test_a_rewrite_that_resolves_nothing_falls_back_to_the_template_search(pipe, mock_settings):
+    s = with_section(mock_settings, "llm", condense="llm", ask_standalone=True)
+    qa.pipeline(s)._llm = UnchangedRewriteLLM(max_tokens=8)
+    history = [("When was the sixth summit?", "On September 18.")]
+    ans = qa.ask("And where was it held?", history=history, settings=s)
+    # searched with the earlier question's words, not with "it" alone
+    assert ans.search_query == "And where was it held? (follow-up to: When was the sixth summit?)"
+    user = [c[1] for c in CALLS if c[0] == "chat"][0][1].content
+    assert "Question: And where was it held?" in user  # asked as typed, under the conversation
+
+
+def test_usage_counts_the_rewrite_call_of_a_follow_up(pipe, mock_settings):
+    s = with_section(mock_settings, "llm", condense="llm")
+    condensing = qa.pipeline(s)
+    condensing._llm = pipe._llm
+    history = [("When was the sixth summit?", "On September 18.")]
+    ans = qa.ask("And where was it held?", history=history, settings=s)
+    kind, rewrite_prompt = CALLS[0]
+    assert kind == "complete"
+    messages = [c[1] for c in CALLS if c[0] == "chat"][-1]
+    asked = sum(condensing.count(m.content or "") for m in messages)
+    rewrite = condensing.count(" ".join(["text"] * 8))  # MockLLM's reply
+    assert ans.usage["prompt_tokens"] == asked + condensing.count(rewrite_prompt)
+    assert ans.usage["completion_tokens"] == condensing.count(ans.text) + rewrite
+
+
 def test_chat_engines_keep_separate_histories(pipe, mock_settings):
     a, b = qa.chat_engine(mock_settings), qa.chat_engine(mock_settings)
     a.chat("When was the sixth summit?")

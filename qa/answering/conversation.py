@@ -1,0 +1,79 @@
+"""A conversation as the answer prompt shows it, and a follow-up's standalone search queries.
+
+"And on what date?" or "What did he say about it?" name nothing to search for: retrieval needs
+a standalone form built from the conversation, and the LLM needs the newest turns to resolve
+"he" and "it".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from llama_index.core.base.llms.types import ChatMessage, MessageRole
+
+from qa.answering.grounding import strip_markers
+
+if TYPE_CHECKING:
+    from qa.answering.pipeline import Pipeline
+
+
+@dataclass
+class FollowUp:
+    """What retrieval searches for a question, and the form the LLM may be asked instead of
+    the question as typed (the LLM's rewrite; the question itself when there is none)."""
+
+    queries: list[str]
+    standalone: str
+
+
+def shown(pipe: Pipeline, history: list[ChatMessage]) -> str:
+    """The newest turns, for the answer prompt: the LLM resolves "he" or "And on what
+    date?" from them. Citation markers are stripped from earlier answers."""
+    llm = pipe.settings.llm
+    roles = {MessageRole.USER, MessageRole.ASSISTANT} if llm.history_answers else {MessageRole.USER}
+    turns = [m for m in history if m.role in roles]
+    keep = turns[-llm.history_messages :] if llm.history_messages else []
+    if not keep:
+        return ""
+    lines = [
+        f"{'User' if m.role == MessageRole.USER else 'Assistant'}: {strip_markers(m.content or '')}"
+        for m in keep
+    ]
+    return pipe.prompt("conversation", turns="\n".join(lines)) + "\n\n"
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
+
+
+def follow_up(pipe: Pipeline, question: str, history: list[ChatMessage]) -> FollowUp:
+    """Search queries for a question asked in a conversation.
+
+    `template` appends the newest user questions through prompts/followup.txt (no LLM
+    call); `llm` asks the LLM with prompts/condense.txt and the newest turns; `fusion`
+    retrieves with both and fuses the rankings. Chosen by measurement on the dev parts of
+    the conversation sets (bench/results.md, "Conversations").
+
+    A rewrite with the follow-up's own words and nothing more ("What year was that?" given
+    back as is) resolved nothing: retrieval then falls back to the template form, which names
+    the earlier questions, rather than search for "that"."""
+    turns = [m for m in history if m.role in (MessageRole.USER, MessageRole.ASSISTANT)]
+    if not turns:
+        return FollowUp([question], question)
+    mode = pipe.settings.llm.condense
+    asked = [m.content or "" for m in turns if m.role == MessageRole.USER]
+    previous = "; ".join(q.strip() for q in asked[-2:] if q.strip())
+    template = pipe.prompt("followup", question=question, previous=previous)
+    if mode == "template":
+        return FollowUp([template], template)
+    text = "\n".join(
+        f"{m.role.value}: {strip_markers(m.content or '')}"
+        for m in turns[-pipe.settings.llm.history_messages or -1 :]
+    )
+    got = pipe.side_call(pipe.prompt("condense", history=text, question=question))
+    rewrite = (got.strip().splitlines() or [""])[0].strip()
+    if not rewrite or set(_words(rewrite)) <= set(_words(question)):
+        return FollowUp([template], question)
+    return FollowUp([template, rewrite] if mode == "fusion" else [rewrite], rewrite)
