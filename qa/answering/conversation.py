@@ -44,6 +44,12 @@ def shown(pipe: Pipeline, history: list[ChatMessage]) -> str:
     return pipe.prompt("conversation", turns="\n".join(lines)) + "\n\n"
 
 
+# English words that refer to something said earlier in the conversation (anaphora)
+POINTING_BACK = frozenset(
+    "it its that this these those he him his she her they them their there then".split()
+)
+
+
 def _words(text: str) -> list[str]:
     return re.findall(r"\w+", text.lower())
 
@@ -56,9 +62,10 @@ def follow_up(pipe: Pipeline, question: str, history: list[ChatMessage]) -> Foll
     retrieves with both and fuses the rankings. Chosen by measurement on the dev parts of
     the conversation sets (bench/results.md, "Conversations").
 
-    A rewrite with the follow-up's own words and nothing more ("What year was that?" given
-    back as is) resolved nothing: retrieval then falls back to the template form, which names
-    the earlier questions, rather than search for "that"."""
+    A follow-up that points back ("that", "it", "he") and comes back from the rewrite as is
+    ("What year was that?") was not resolved: retrieval then uses the template form, which
+    names the earlier questions, rather than search for "that". One given back as is that
+    points nowhere ("Who headlined the halftime show?") stands alone and is searched as is."""
     turns = [m for m in history if m.role in (MessageRole.USER, MessageRole.ASSISTANT)]
     if not turns:
         return FollowUp([question], question)
@@ -74,6 +81,8 @@ def follow_up(pipe: Pipeline, question: str, history: list[ChatMessage]) -> Foll
     )
     got = pipe.side_call(pipe.prompt("condense", history=text, question=question))
     rewrite = (got.strip().splitlines() or [""])[0].strip()
-    if not rewrite or set(_words(rewrite)) <= set(_words(question)):
+    if not rewrite or (
+        _words(rewrite) == _words(question) and POINTING_BACK & set(_words(question))
+    ):
         return FollowUp([template], question)
     return FollowUp([template, rewrite] if mode == "fusion" else [rewrite], rewrite)

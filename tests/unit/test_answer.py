@@ -113,7 +113,10 @@ class UnchangedRewriteLLM(RecordingLLM):
         from llama_index.core.base.llms.types import CompletionResponse
 
         CALLS.append(("complete", prompt))
-        return CompletionResponse(text="And where was it held?\n")
+        if "Follow-up:" not in prompt:  # MockLLM answers a chat through complete
+            return MockLLM.complete(self, prompt, formatted=formatted, **kw)
+        follow_up = prompt.rsplit("Follow-up:", 1)[1].split("\n")[0].strip()
+        return CompletionResponse(text=follow_up + "\n")
 
 
 def test_a_rewrite_that_resolves_nothing_falls_back_to_the_template_search(pipe, mock_settings):
@@ -125,6 +128,14 @@ def test_a_rewrite_that_resolves_nothing_falls_back_to_the_template_search(pipe,
     assert ans.search_query == "And where was it held? (follow-up to: When was the sixth summit?)"
     user = [c[1] for c in CALLS if c[0] == "chat"][0][1].content
     assert "Question: And where was it held?" in user  # asked as typed, under the conversation
+
+
+def test_a_follow_up_that_points_nowhere_is_searched_as_asked(pipe, mock_settings):
+    s = with_section(mock_settings, "llm", condense="llm")
+    qa.pipeline(s)._llm = UnchangedRewriteLLM(max_tokens=8)
+    history = [("When was the sixth summit?", "On September 18.")]
+    ans = qa.ask("Who spoke at the summit by video?", history=history, settings=s)
+    assert ans.search_query == "Who spoke at the summit by video?"
 
 
 def test_usage_counts_the_rewrite_call_of_a_follow_up(pipe, mock_settings):
