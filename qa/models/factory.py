@@ -45,11 +45,10 @@ _LOCK = threading.Lock()
 
 
 def _cached(kind: str, s: Settings, section: BaseModel, build: Callable[[Settings], Any]) -> Any:
-    """One instance per distinct configuration, so doors in one process share a loaded model."""
-    key = (
-        kind,
-        f"{section.model_dump_json()}|{s.openai.base()}|{s.store.data_dir}|{hash(s.openai.key())}",
-    )
+    """One instance per distinct configuration, so doors in one process share a loaded model.
+    The index's data dir is not part of it: no model reads it, and keying on it built a new
+    ONNX session (0.2 s) for every index a process writes (bench/results_ingest.md)."""
+    key = (kind, f"{section.model_dump_json()}|{s.openai.base()}|{hash(s.openai.key())}")
     with _LOCK:
         if key not in _CACHE:
             _CACHE[key] = build(s)
