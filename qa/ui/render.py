@@ -98,12 +98,17 @@ def status(settings: qa.Settings, answer: Any = None, note: str = "") -> str:
     if answer is not None:
         usage = answer.usage or {}
         tokens = int(usage.get("prompt_tokens", 0)) + int(usage.get("completion_tokens", 0))
-        line += f" · answered in {answer.seconds:.1f} s · " + (
+        spent = (
             f"{tokens} tokens ({usage.get('prompt_tokens', 0)} prompt + "
             f"{usage.get('completion_tokens', 0)} completion)"
-            if tokens
-            else "no passage passed the relevance gate, so no answer was generated"
         )
+        line += f" · answered in {answer.seconds:.1f} s · "
+        if answer.refused and not answer.sources:  # the gate: the model wrote no answer
+            line += "no passage passed the relevance gate, so no answer was generated"
+            # a follow-up's rewrite or a translation ran before the gate
+            line += f" (preparing the search took {spent})" if tokens else ""
+        else:
+            line += spent
     if note:
         line += f" · {note}"
     return line

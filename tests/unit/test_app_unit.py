@@ -57,14 +57,18 @@ def test_empty_sources_show_a_note() -> None:
 def test_status_line_says_when_the_model_was_not_asked(shared_mock_settings) -> None:
     from qa.ui.render import status
 
-    def answered(prompt: int, completion: int) -> qa.Answer:
+    def answered(prompt: int, completion: int, gated: bool = False) -> qa.Answer:
         usage = {"prompt_tokens": prompt, "completion_tokens": completion}
-        return qa.Answer(text="x", sources=[], refused=False, usage=usage, seconds=1.25)
+        sources = [] if gated else [{"n": 1, "file": "a.txt"}]
+        return qa.Answer(text="x", sources=sources, refused=gated, usage=usage, seconds=1.25)
 
     line = status(shared_mock_settings, answered(400, 20))
     assert "1.2 s · 420 tokens (400 prompt + 20 completion)" in line
-    line = status(shared_mock_settings, answered(0, 0))  # a gated refusal: no answer call
+    assert "relevance gate" not in line
+    line = status(shared_mock_settings, answered(0, 0, gated=True))  # no model call at all
     assert "no answer was generated" in line and "tokens" not in line
+    line = status(shared_mock_settings, answered(199, 7, gated=True))  # a follow-up's rewrite
+    assert "no answer was generated (preparing the search took 206 tokens" in line
 
 
 def test_clean_history_drops_error_turns_and_flattens_content() -> None:
