@@ -106,7 +106,7 @@ def status(settings: qa.Settings, answer: Any = None, note: str = "") -> str:
         if answer.refused and not answer.sources:  # the gate: the model wrote no answer
             line += "no passage passed the relevance gate, so no answer was generated"
             # a follow-up's rewrite or a translation ran before the gate
-            line += f" (preparing the search took {spent})" if tokens else ""
+            line += f" · preparing the search took {spent}" if tokens else ""
         else:
             line += spent
     if note:

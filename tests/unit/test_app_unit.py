@@ -68,7 +68,7 @@ def test_status_line_says_when_the_model_was_not_asked(shared_mock_settings) -> 
     line = status(shared_mock_settings, answered(0, 0, gated=True))  # no model call at all
     assert "no answer was generated" in line and "tokens" not in line
     line = status(shared_mock_settings, answered(199, 7, gated=True))  # a follow-up's rewrite
-    assert "no answer was generated (preparing the search took 206 tokens" in line
+    assert "no answer was generated · preparing the search took 206 tokens (199" in line
 
 
 def test_clean_history_drops_error_turns_and_flattens_content() -> None:
