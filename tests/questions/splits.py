@@ -46,11 +46,17 @@ SETS = {  # question set -> folder of its documents
     "article_es.jsonl": ROOT / "corpus",
     "article_zh.jsonl": ROOT / "corpus",
     "reverse_es.jsonl": ROOT / "bench" / "data" / "reverse_es" / "corpus",
+    "reverse_zh.jsonl": ROOT / "bench" / "data" / "reverse_zh" / "corpus",
 }
 DOCUMENT_LANGUAGE = "en"  # the language of a set's documents, unless DOCUMENT_LANGUAGES says
-DOCUMENT_LANGUAGES = {"reverse_es.jsonl": "es"}
+DOCUMENT_LANGUAGES = {"reverse_es.jsonl": "es", "reverse_zh.jsonl": "zh"}
 # sets asked in another language than their documents'
-LANGUAGES = {"article_es.jsonl": "es", "article_zh.jsonl": "zh", "reverse_es.jsonl": "en"}
+LANGUAGES = {
+    "article_es.jsonl": "es",
+    "article_zh.jsonl": "zh",
+    "reverse_es.jsonl": "en",
+    "reverse_zh.jsonl": "en",
+}
 KINDS = {"fact", "paraphrase", "multi", "injection", "unanswerable", "follow_up", "broad"}
 
 
