@@ -13,6 +13,7 @@ import importlib
 import importlib.util
 import json
 import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,25 +176,31 @@ def verify(path: Path, expected: str = SHA256, *, cache: bool | None = None) -> 
 
 def ensure_model(models_dir: Path, model: str | Preset | None = None) -> Path:
     """Path to the verified GGUF of a preset (default: DEFAULT_PRESET), joining the packaged
-    parts on first use (write, then rename, so a crash never leaves a half file in place)."""
+    parts on first use. Each process writes its own temporary file and renames it into place,
+    so a crash never leaves a half file there, and two processes starting at once (`qa serve`
+    beside `qa eval`) do not write into one file: with a shared name, the first to finish
+    renamed it away and the other failed with "No such file or directory"."""
     p = model if isinstance(model, Preset) else preset(model)
     target = models_dir / p.file_name
     if not target.exists():
         parts = _part_paths(p)
         models_dir.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(".partial")
-        with open(tmp, "wb") as out:
-            for part in parts:
-                with open(part, "rb") as f:
-                    while block := f.read(1 << 22):
-                        out.write(block)
-        if tmp.stat().st_size != p.size:  # a short or extra part: say so before hashing
+        fd, name = tempfile.mkstemp(dir=models_dir, prefix=p.file_name + ".", suffix=".partial")
+        tmp = Path(name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for part in parts:
+                    with open(part, "rb") as f:
+                        while block := f.read(1 << 22):
+                            out.write(block)
             size = tmp.stat().st_size
-            tmp.unlink()
-            raise WeightsError(
-                f"model {p.name}: its packages join to {size} bytes, expected {p.size}: "
-                f"reinstall them ({p.install})"
-            )
-        os.replace(tmp, target)
+            if size != p.size:  # a short or extra part: say so before hashing
+                raise WeightsError(
+                    f"model {p.name}: its packages join to {size} bytes, expected {p.size}: "
+                    f"reinstall them ({p.install})"
+                )
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
     verify(target, p.sha256, cache=True)
     return target

@@ -138,3 +138,37 @@ def test_data_part_rule_finds_the_file_without_running_the_package(tmp_path, mon
     (pkg / "data" / "part03.bin").write_bytes(b"x")
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
     assert weights.data_part_rule("qa_test_tm_part3", 3) == pkg / "data" / "part03.bin"
+
+
+def test_two_processes_joining_at_once_both_get_the_model(tmp_path, monkeypatch):
+    # two `qa eval` runs started together on a fresh checkout: each joins the parts into its
+    # own temporary file; with one shared ".partial" name the second failed (FileNotFoundError)
+    import threading
+
+    p = _fake_preset(tmp_path, [b"GGUF", b"tail"])
+    got: list[object] = []
+    both_joined = threading.Barrier(4, timeout=10)
+    replace = weights.os.replace
+
+    def replace_together(src, dst) -> None:  # every thread has joined before any renames
+        both_joined.wait()
+        replace(src, dst)
+
+    monkeypatch.setattr(weights.os, "replace", replace_together)
+
+    def start() -> None:
+        try:
+            got.append(weights.ensure_model(tmp_path / "models", p))
+        except Exception as e:  # noqa: BLE001 - the failure is the finding
+            got.append(e)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(isinstance(g, Path) for g in got), got
+    assert sorted(f.name for f in (tmp_path / "models").iterdir()) == [
+        "fake.gguf",
+        "fake.gguf.verified",
+    ]
