@@ -47,6 +47,7 @@ _NUMBER_WORDS = frozenset(
     "percent dozen dozens".split()
 )
 _CAPITALISED = re.compile(r"\b[A-Z][A-Za-z'’-]*")
+_POSSESSIVE = re.compile(r"['’]s$")
 _AMOUNT = re.compile(
     r"([$€£¥])?\s?(\d+(?:[.,]\d+)*)\s*(million|billion|trillion|thousand|hundred|percent|%|"
     r"mil millones|millones|millón|dollars?|usd|yuan|rmb|euros?|pesos?|pounds?)?\b"
@@ -156,7 +157,9 @@ def specifics(sentence: str) -> set[str]:
     words = re.findall(r"[a-z]+", sentence.lower())
     out |= {w for w in words if w in _NUMBER_WORDS}
     for w in _CAPITALISED.findall(sentence):
-        low = w.lower().strip("'’-")
+        # a possessive names the same thing: "Sky’s" is "Sky" ("sky’s" matched no word of
+        # the passages, and a name of four letters or fewer has no prefix match to fall back on)
+        low = _POSSESSIVE.sub("", w.lower()).strip("'’-")
         if low and low not in STOPWORDS and len(low) > 1:
             out.add(low)
     return out

@@ -43,6 +43,9 @@ def evidence(*asked: str) -> Evidence:
         ("The Forum has held 10 ministerial meetings.", False),  # '10' counts years there
         ("The Community came into being 10 years ago.", True),
         ("The 6th Summit was held in Mexico City.", True),
+        ("Xi's speech was delivered by video.", True),  # a short name's possessive
+        ("Xi’s video speech went to the summit.", True),
+        ("Li's speech was delivered by video.", False),
     ],
 )
 def test_each_sentence_needs_its_numbers_names_and_amounts_in_the_evidence(sentence, ok):
