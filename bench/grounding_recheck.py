@@ -1,15 +1,16 @@
-"""Re-check the same raw LLM answers under two grounding rules, offline (issue 10).
+"""Re-check the same raw LLM answers under the current grounding rules, offline (issue 10).
 
     PYTHONPATH=. .venv/bin/python bench/grounding_recheck.py answer SET CORPUS OUT.jsonl \
         [--split dev]
     PYTHONPATH=. .venv/bin/python bench/grounding_recheck.py recheck OUT.jsonl [...]
 
 `answer` asks the default pipeline every item of SET's split (conversations in order, each
-turn after its earlier turns) and saves the model's raw answer with the evidence it was
-checked against. `recheck` passes each saved raw answer through the answer check twice, with
-and without the rule that a number must count the same thing in the passages
-(grounding.claimed_counts), and lists the answers that differ: a grounding rule measured on
-identical model output, with no second LLM run.
+turn after its earlier turns) and saves the model's raw answer, the evidence it was checked
+against and the checked answer of the code that ran. `recheck` passes each saved raw answer
+through the answer check of the code checked out now and lists the answers that differ, with
+the item's verdict both ways: a grounding rule measured on identical model output, with no
+second LLM run. (The count rule of stop 21 was measured with an earlier form of `recheck`
+that toggled that one rule; its figures are in bench/results.md.)
 """
 
 from __future__ import annotations
@@ -17,18 +18,20 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from unittest import mock
 
 from llama_index.core.llms import ChatMessage, MessageRole
 
 import qa
 from qa.answering.answer import Prepared
-from qa.answering.check import AnswerCheck
 from qa.answering.grounding import Evidence
 from qa.answering.injection import Payloads
+from qa.answering.pipeline import Pipeline
 from qa.api import pipeline
+from qa.evaluation.metrics import facts_satisfied
+from qa.evaluation.questions import parse_item
 from qa.evaluation.runner import eval_settings
 from qa.settings import REPO_ROOT
+from qa.text import is_refusal
 
 
 def answer(set_name: str, corpus: str, out: str, split: str) -> None:
@@ -57,21 +60,36 @@ def answer(set_name: str, corpus: str, out: str, split: str) -> None:
             ]
             history[r["id"]] = h + turn
             row = {"item": r, "raw": raw, "evidence": evidence, "route": prep.route}
+            row["final"] = final
             f.write(json.dumps(row) + "\n")
             print(r["id"], f"{time.time() - started:.1f} s", final[:100], flush=True)
 
 
-def checked(row: dict, refusal: str, counts: bool) -> tuple[str, list[str]]:
-    p = Prepared(row["item"]["question"], "", [], [], refusal, row["route"],
+def checked(row: dict, pipe: Pipeline) -> tuple[str, list[str]]:
+    """The saved raw answer through the current answer check (token limit included)."""
+    from qa.answering.quantity import asks_count  # (lazy: `answer` also runs on older code)
+
+    question = row["item"]["question"]
+    p = Prepared(question, "", [], [], pipe.prompt("refusal"), row["route"],
                  Evidence(**row["evidence"]), Payloads())  # fmt: skip
-    off = mock.patch("qa.answering.grounding.claimed_counts", lambda *_a: {})
-    with off if not counts else mock.patch.dict({}):
-        c = AnswerCheck(p, qa.Settings().retrieval.min_support)
-        return "".join(c.feed(row["raw"]) + c.close()), p.dropped
+    p.asks_count = any(asks_count(q) for q in [question, *row["evidence"]["asked"][:2]])
+    c = pipe.check(p)
+    return "".join(c.feed(row["raw"]) + c.close()), p.dropped
+
+
+def verdict(row: dict, text: str, refusal: str) -> str:
+    """right / wrong as `qa eval` scores an item (a refusal is right only if unanswerable)."""
+    q = parse_item(row["item"], "recheck", row["item"]["id"])
+    refused = is_refusal(text, refusal)
+    if not q.answerable:
+        return "right" if refused else "wrong"
+    ok = not refused and facts_satisfied(text, q.facts, q.facts_any, q.min_facts)
+    return "right" if ok else "wrong"
 
 
 def recheck(paths: list[str]) -> None:
-    refusal = qa.api.pipeline(qa.Settings()).prompt("refusal")
+    pipe = pipeline(qa.Settings())
+    refusal = pipe.prompt("refusal")
     total = changed = 0
     for path in paths:
         for line in open(path, encoding="utf-8"):
@@ -79,13 +97,15 @@ def recheck(paths: list[str]) -> None:
             total += 1
             if row["evidence"] is None:
                 continue
-            before, _ = checked(row, refusal, counts=False)
-            after, dropped = checked(row, refusal, counts=True)
+            before = row["final"]
+            after, dropped = checked(row, pipe)
             if before != after:
                 changed += 1
                 item = row["item"]["id"]
-                print(f"- {item}: {before[:160]!r} -> {after[:160]!r} (dropped {dropped})")
-    print(f"{changed} of {total} answers changed by the count rule")
+                was, now = verdict(row, before, refusal), verdict(row, after, refusal)
+                print(f"- {item} ({was} -> {now}): {before[:160]!r} -> {after[:160]!r}")
+                print(f"  dropped now: {dropped}")
+    print(f"{changed} of {total} answers changed")
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from qa.answering.answer import Prepared, tidy
 from qa.answering.grounding import SENTENCE_END, split_sentences
+from qa.answering.quantity import states_number
 from qa.text import is_refusal
 
 
@@ -14,10 +15,13 @@ class AnswerCheck:
     """Sentence-by-sentence grounding of an answer as it arrives (streamed or whole).
 
     A sentence is sent once it ends and passes (grounding.Evidence.passes, and it carries no
-    payload of a removed instruction); a refusal sentence from the model ends the answer as the
-    refusal unless something was already said; an answer with nothing left is the refusal.
-    An unfinished last sentence of an answer that ran into the token limit (`at_limit`) is
-    dropped: a long summary used to end mid-word ("... have entered a new [1]")."""
+    payload of a removed instruction), or as its leading clauses when only they pass
+    (Evidence.supported_part; the whole sentence is listed as dropped). A refusal sentence from
+    the model ends the answer as the refusal unless something was already said; an answer with
+    nothing left is the refusal. An unfinished last sentence of an answer that ran into the
+    token limit (`at_limit`) is dropped: a long summary used to end mid-word ("... have entered
+    a new [1]"). The sentences of an answer to "How many ...?" are held until one states a
+    number (qa.answering.quantity)."""
 
     def __init__(
         self, p: Prepared, min_support: float, at_limit: Callable[[str], bool] | None = None
@@ -29,6 +33,9 @@ class AnswerCheck:
         self.buffer = ""
         self.sent = 0
         self.done = False
+        # a count question's passing sentences, held until one states a number (quantity.py)
+        self.held: list[str] = []
+        self.counted = not p.asks_count
 
     def feed(self, delta: str) -> list[str]:
         self.raw += delta
@@ -44,6 +51,8 @@ class AnswerCheck:
             tail = ""
         out = self._one(tail) if tail else []
         self.buffer = ""
+        self.p.dropped.extend(self.held)  # no sentence of it gave the count asked for
+        self.held = []
         if not self.sent and not self.done:
             self.p.unsupported = bool(self.p.dropped)
             self.done = True
@@ -60,15 +69,26 @@ class AnswerCheck:
                 return [self.p.refusal]
             return []
         ev = self.p.evidence
-        if (
-            ev is None
-            or self.p.payloads.carried_by(s, ev.text)
-            or not ev.passes(s, self.min_support)
-        ):
+        if ev is None or self.p.payloads.carried_by(s, ev.text):
             self.p.dropped.append(s)
             return []
-        self.sent += 1
-        return [(" " if self.sent > 1 else "") + ev.cite(s)]
+        if not ev.passes(s, self.min_support):
+            self.p.dropped.append(s)
+            part = ev.supported_part(s, self.min_support)
+            if part is None:
+                return []
+            s = part  # its first clauses pass: the rest is what was dropped
+        if not self.counted:
+            if not states_number(s):
+                self.held.append(s)
+                return []
+            self.counted = True
+        ready, self.held = [*self.held, s], []
+        out = []
+        for one in ready:
+            self.sent += 1
+            out.append((" " if self.sent > 1 else "") + ev.cite(one))
+        return out
 
 
 def split_sentences_keep_tail(text: str) -> list[str]:

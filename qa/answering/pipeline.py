@@ -29,6 +29,7 @@ from qa.answering.conversation import shown as conversation_shown
 from qa.answering.gate import RelevanceGate, coverage
 from qa.answering.grounding import SENTENCE_END, Evidence, metadata_evidence
 from qa.answering.injection import Payloads, collect, sanitize
+from qa.answering.quantity import asks_count
 from qa.answering.router import about_document, key_terms, route
 from qa.answering.summary import MAX_DOCUMENT_CHUNKS, whole_documents
 from qa.answering.translation import Translator, language_line, languages, refusal_in, written_in
@@ -259,6 +260,7 @@ class Pipeline:
             payloads,
             previous=previous,
             fallback=fallback,
+            asks_count=asks_count(q) or asks_count(sq),
             started=started,
             **langs,
         )

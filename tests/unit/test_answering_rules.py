@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from llama_index.core.schema import NodeWithScore, TextNode
 
-from qa.answering.grounding import Evidence, claimed_counts, counted, specifics
+from qa.answering.claims import claimed_counts, counted, specifics
+from qa.answering.grounding import Evidence
 from qa.answering.injection import Payloads, collect, is_instruction, sanitize
 from qa.answering.pipeline import AnswerCheck, Prepared, coverage, key_terms
 from qa.answering.router import about_document, route
@@ -131,6 +132,66 @@ def test_an_answer_cut_by_the_token_limit_loses_its_unfinished_sentence():
     assert "".join(run(cut, [text])) == "The summit was held in Mexico City. [1]"
     whole = AnswerCheck(prepared(), 0.5)  # not at the limit: an answer may end without a stop
     assert "10 years" in "".join(run(whole, [text]))
+
+
+@pytest.mark.parametrize(
+    "said, kept",
+    [
+        (  # the first clause is the passages' own: kept, the invented year goes
+            "CELAC is the Community of Latin American and Caribbean States, which was "
+            "established in 1960.",
+            "CELAC is the Community of Latin American and Caribbean States. [1]",
+        ),
+        ("In 1960, the Community came into being.", REFUSAL),  # the claim is in the first clause
+        (
+            "The summit was in Mexico City, with $10 million pledged.",
+            "The summit was in Mexico City. [1]",
+        ),
+        ("In Lima, the summit was held.", REFUSAL),  # "In Lima" alone is no statement
+        ("第六届峰会在墨西哥城举行，中国承诺提供100亿美元。", "第六届峰会在墨西哥城举行。"),
+    ],
+)
+def test_a_failing_sentence_keeps_the_leading_clauses_that_pass(said, kept):
+    p = prepared()
+    p.evidence.language = "zh" if "峰会" in said else "en"
+    assert "".join(run(AnswerCheck(p, 0.5), [said])).strip() == kept
+    assert p.dropped == [said]
+
+
+@pytest.mark.parametrize(
+    "said, kept",
+    [
+        ("The Latin American Community came into being in Mexico City.", REFUSAL),  # no count
+        (  # held until the number arrives, then both sentences go out in order
+            "The Community came into being. Xi Jinping said it was 10 years ago.",
+            "The Community came into being. [1] Xi Jinping said it was 10 years ago. [1]",
+        ),
+        ("It came into being ten years ago.", "It came into being ten years ago. [1]"),
+    ],
+)
+def test_an_answer_to_how_many_needs_a_number(said, kept):
+    p = prepared()
+    p.asks_count = True
+    streamed = run(AnswerCheck(p, 0.5), [w + " " for w in said.split()])
+    assert "".join(streamed).strip() == kept
+    assert p.unsupported is (kept == REFUSAL)
+
+
+@pytest.mark.parametrize(
+    "question, counting",
+    [
+        ("How many ministerial meetings has the Forum held?", True),
+        ("¿Cuántos Estados miembros tiene la CELAC?", True),
+        ("拉共体有多少个成员国？", True),
+        ("How much does Beijing value its ties with CELAC?", False),
+        ("几乎所有国家都参加了吗？", False),  # 几乎 is "almost", not "how many"
+    ],
+)
+def test_count_questions(question, counting):
+    from qa.answering.quantity import asks_count, states_number
+
+    assert asks_count(question) is counting
+    assert states_number("siete años") and states_number("七年") and not states_number("Mexico")
 
 
 def test_model_refusal_ends_the_answer():

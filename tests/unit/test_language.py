@@ -123,7 +123,8 @@ def test_answer_language_setting_forces_the_language(settings):
     pipe_for(s)
     ans = qa.ask("Where was the summit held?", settings=s)
     assert [c[0] for c in CALLS] == ["chat"]  # an English question is not translated
-    assert "Write the answer in Chinese." in CALLS[0][1][1].content
+    # Chinese has its own line (prompts/answer_language_zh.txt), which asks for no English
+    assert "Write the whole answer in Chinese: translate the words" in CALLS[0][1][1].content
     assert "文档中没有这个问题的答案" in CALLS[0][1][0].content
     assert (ans.question_language, ans.language) == ("en", "zh")
 
@@ -230,6 +231,10 @@ def test_cross_language_grounding(language, sentence, kept):
         ("Asciende a 1,85 millones de euros.", "en", "es", "It is 1.85 billion euros.", False),
         ("It costs 1.85 million dollars.", "es", "en", "Cuesta 1,85 millones de dólares.", True),
         ("It costs 1.85 dollars, for 10 years.", "es", "en", "Cuesta 10 millones.", False),
+        # 10亿美元 is a billion dollars, whatever "10" counts elsewhere
+        ("It began 10 years ago.", "zh", "en", "中国承诺提供10亿美元。", False),
+        ("China gave $1 billion 10 years ago.", "zh", "en", "中国提供了10亿美元。", True),
+        ("China gave 1 billion dollars.", "zh", "en", "中国提供了10亿美元。", True),
     ],
 )
 def test_amounts_across_languages(passage, language, corpus, sentence, kept):
