@@ -166,12 +166,20 @@ class Evidence:
         )
 
     def supported_part(self, sentence: str, min_support: float) -> str | None:
-        """The longest leading clause of a failing sentence (cut at a comma or semicolon) that
-        passes on its own, ended as a sentence; None when no clause of MIN_CLAUSE_TOKENS does.
-        "CELAC is the Community of Latin American and Caribbean States, which ... was
-        established in 1960." kept its first clause, the passages' own words, and lost the
-        year the 1.5B model added from memory; the whole sentence used to go."""
+        """The longest leading clause of a sentence that failed on a claim (a number, amount,
+        count or name the evidence lacks), cut at a comma or semicolon, that passes on its own,
+        ended as a sentence; None when no clause of MIN_CLAUSE_TOKENS does, or when the
+        sentence failed on its words alone. "CELAC is the Community of Latin American and
+        Caribbean States, which ... was established in 1960." keeps its first clause, the
+        passages' own words, and loses the year the 1.5B model added from memory. A sentence
+        of outside knowledge without such a claim is not cut: its shorter prefix only passed
+        the word share ("Private schools can be religious or secular, ... the arts,
+        sciences", SQuAD test)."""
         clean = strip_markers(sentence).strip()
+        foreign = self.foreign(clean)
+        claims = self.cross_unsupported(clean) - {"echo"} if foreign else self.unsupported(clean)
+        if not claims:
+            return None
         for cut in reversed([m.start() for m in _CLAUSE_CUT.finditer(clean)]):
             head = clean[:cut].rstrip()
             if len(_TOKEN.findall(head)) >= MIN_CLAUSE_TOKENS and self.passes(head, min_support):

@@ -148,6 +148,12 @@ def test_an_answer_cut_by_the_token_limit_loses_its_unfinished_sentence():
             "The summit was in Mexico City. [1]",
         ),
         ("In Lima, the summit was held.", REFUSAL),  # "In Lima" alone is no statement
+        # failed on its words alone (outside knowledge, no claim): not cut down to pass
+        (
+            "The summit was held in Mexico City, a lovely place where gourmets, painters and "
+            "tourists enjoy sunshine.",
+            REFUSAL,
+        ),
         ("第六届峰会在墨西哥城举行，中国承诺提供100亿美元。", "第六届峰会在墨西哥城举行。"),
     ],
 )
