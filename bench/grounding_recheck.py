@@ -72,7 +72,9 @@ def checked(row: dict, pipe: Pipeline) -> tuple[str, list[str]]:
     question = row["item"]["question"]
     p = Prepared(question, "", [], [], pipe.prompt("refusal"), row["route"],
                  Evidence(**row["evidence"]), Payloads())  # fmt: skip
-    p.asks_count = any(asks_count(q) for q in [question, *row["evidence"]["asked"][:2]])
+    # the question as asked: the sets rechecked are in the corpus's language, where the
+    # pipeline's flag (asked or translated question) is the same; asked[1] may be an earlier turn
+    p.asks_count = asks_count(question)
     c = pipe.check(p)
     return "".join(c.feed(row["raw"]) + c.close()), p.dropped
 

@@ -22,9 +22,6 @@ _AMOUNT = re.compile(
 )
 # Chinese amounts: a number with 亿 (10^8) or 万 (10^4), or a currency (amount_values)
 _CJK_AMOUNT = re.compile(r"(\d+(?:[.,]\d+)*)\s*(亿|万)?\s*(美元|元|人民币|欧元)?")
-_CJK_AMOUNT_WHOLE = re.compile(
-    r"\d+(?:[.,]\d+)*\s*(?:(?:亿|万)\s*(?:美元|元|人民币|欧元)?|美元|元|人民币|欧元)"
-)
 _CJK_MAGNITUDE = {"亿": 10**8, "万": 10**4}
 _MAGNITUDE = {"hundred": 10**2, "thousand": 10**3, "million": 10**6, "billion": 10**9}
 _MAGNITUDE |= {"trillion": 10**12}
@@ -36,9 +33,6 @@ _ORDINAL = re.compile(r"\b\d[\d.,]*(?:st|nd|rd|th)?\b")
 _CLAIMED = re.compile(
     r"(?<![\d.,–-])(\d+(?:[.,]\d+)*)(?:st|nd|rd|th)?(?![\d%–-])((?: [A-Za-z][A-Za-z'’-]*)+)"
 )
-_MONTHS = frozenset(
-    "january february march april may june july august september october november december".split()
-)
 _YEAR = re.compile(r"1\d{3}|20\d{2}|21\d{2}")
 _UNIT = {"%": "percent", "dollars": "dollar", "euros": "euro", "pesos": "peso", "pounds": "pound"}
 # Spanish magnitudes, so "1,85 millones" and "1.85 million" are one amount across languages
@@ -47,6 +41,7 @@ ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]*[A-Z][A-Z0-9-]*\b")  # CELAC, COVID-19, G
 _MONTH_NAMES = (
     "january february march april may june july august september october november december"
 )
+_MONTHS = frozenset(_MONTH_NAMES.split())
 # English words that stand for a number, as a translated answer writes it in digits
 NUMBER_NAMES = {
     w: str(i)
@@ -103,7 +98,7 @@ def amount_values(text: str, chinese_only: bool = False) -> set[int]:
 def without_chinese_amounts(text: str) -> str:
     """The text with its Chinese amounts taken out: their numbers ("10" of "10亿") are
     checked by value (amount_values), not as numbers of their own."""
-    return _CJK_AMOUNT_WHOLE.sub(" ", text)
+    return _CJK_AMOUNT.sub(lambda m: " " if m.group(2) or m.group(3) else m.group(0), text)
 
 
 def counted(text: str, words: int) -> dict[str, set[str]]:
