@@ -6,6 +6,7 @@ Defaults are the embedded offline stack: local LLM, local embeddings, local pers
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import re
 from pathlib import Path
@@ -38,13 +39,9 @@ REPO_ROOT = _home()
 def _split_list(v: Any) -> Any:
     """Accept a comma-separated string or a JSON list as well as a list (handy in env vars)."""
     if isinstance(v, str):
-        import json
-
-        return (
-            json.loads(v)
-            if v.strip().startswith("[")
-            else [k.strip() for k in v.split(",") if k.strip()]
-        )
+        if v.strip().startswith("["):
+            return json.loads(v)
+        return [k.strip() for k in v.split(",") if k.strip()]
     return v
 
 
@@ -110,6 +107,9 @@ class LLMSettings(Section):
     # The language answers and refusals are written in (an ISO 639-1 code of
     # qa.language.LANGUAGES: "en", "es", "zh", ...); None: the question's own language.
     answer_language: Language | None = None
+    # An answer in another language than the passages' is written in theirs and checked there,
+    # then translated sentence by sentence (prompts/translate.txt; sent whole, not streamed).
+    translate_answers: bool = True
 
     @model_validator(mode="after")
     def _local_preset(self) -> LLMSettings:

@@ -99,9 +99,18 @@ class Prepared:
     # ISO 639-1 codes (qa.language): the answer's language and the question's
     language: str = "en"
     question_language: str = "en"
+    # llm.translate_answers: the LLM writes in the passages' language and says `written_refusal`
+    # (checked there); each sentence it keeps is translated into `language` when sent
+    translated: bool = False
+    written_refusal: str = ""
     # prompt and completion tokens of the LLM calls besides the answer: a follow-up's rewrite,
     # a translation, an answer discarded as a repeat (counted in usage)
     side_tokens: list[int] = field(default_factory=lambda: [0, 0])
+
+    @property
+    def model_refusal(self) -> str:
+        """The refusal sentence the LLM was told to write."""
+        return self.written_refusal or self.refusal
 
     @property
     def seconds(self) -> float:

@@ -21,12 +21,18 @@ class AnswerCheck:
     nothing left is the refusal. An unfinished last sentence of an answer that ran into the
     token limit (`at_limit`) is dropped: a long summary used to end mid-word ("... have entered
     a new [1]"). The sentences of an answer to "How many ...?" are held until one states a
-    number (qa.answering.quantity)."""
+    number (qa.answering.quantity). `render` gives a sentence that passed its final form
+    (llm.translate_answers: its translation)."""
 
     def __init__(
-        self, p: Prepared, min_support: float, at_limit: Callable[[str], bool] | None = None
+        self,
+        p: Prepared,
+        min_support: float,
+        at_limit: Callable[[str], bool] | None = None,
+        render: Callable[[str], str] | None = None,
     ) -> None:
         self.p = p
+        self.render = render or (lambda sentence: sentence)  # a checked sentence as it is sent
         self.min_support = min_support
         self.at_limit = at_limit or (lambda _text: False)
         self.raw = ""  # everything the model wrote, for at_limit
@@ -63,7 +69,7 @@ class AnswerCheck:
         s = tidy(sentence)
         if self.done or not s:
             return []
-        if is_refusal(s, self.p.refusal):
+        if is_refusal(s, self.p.model_refusal):
             if not self.sent:
                 self.done = True
                 return [self.p.refusal]
@@ -87,7 +93,7 @@ class AnswerCheck:
         out = []
         for one in ready:
             self.sent += 1
-            out.append((" " if self.sent > 1 else "") + ev.cite(one))
+            out.append((" " if self.sent > 1 else "") + self.render(ev.cite(one)))
         return out
 
 

@@ -72,6 +72,11 @@ def strip_markers(text: str) -> str:
     return _MARKER.sub("", text).strip()
 
 
+def markers_of(text: str) -> str:
+    """The [n] citation markers of `text`, in order: "[1][3]"."""
+    return "".join(f"[{n}]" for n in _MARKER.findall(text))
+
+
 @dataclass
 class Evidence:
     """What an answer may draw on, indexed once per answer."""

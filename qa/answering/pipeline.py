@@ -21,7 +21,7 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
 from qa import prompts
-from qa.answering.answer import Prepared, Source, sources_of, tidy, was_refused
+from qa.answering.answer import Prepared, sources_of, was_refused
 from qa.answering.check import AnswerCheck
 from qa.answering.context import WindowExpansion
 from qa.answering.conversation import follow_up
@@ -47,12 +47,10 @@ __all__ = [
     "AnswerCheck",
     "Pipeline",
     "Prepared",
-    "Source",
     "coverage",
     "is_refusal",
     "key_terms",
     "sources_of",
-    "tidy",
     "was_refused",
 ]
 
@@ -156,11 +154,11 @@ class Pipeline:
             last_doc = s.file
         return "\n\n".join(parts)
 
-    def side_call(self, prompt: str) -> str:
-        """An LLM call besides the answer (a follow-up's rewrite, a question's translation),
-        counted into the usage of the question being prepared."""
+    def side_call(self, prompt: str, spent: list[int] | None = None) -> str:
+        """An LLM call besides the answer (a follow-up's rewrite, a translation), counted into
+        `spent` or else the usage of the question being prepared."""
         text = guard(lambda: self.llm.complete(prompt).text, self.settings) or ""
-        spent = _SIDE_TOKENS.get()
+        spent = _SIDE_TOKENS.get() if spent is None else spent
         if spent is not None:
             spent[0] += self.count(prompt)
             spent[1] += self.count(text)
@@ -209,32 +207,31 @@ class Pipeline:
             nodes = self.assemble(hits, max(1, r.window) if kind == "definition" else None)
         payloads = Payloads()
         context = self.context(nodes, payloads)
-        system = self.prompt("system", refusal=refusal)
-        # The LLM sees the conversation and the question as asked; with no conversation shown
-        # (history_messages = 0, and for summaries, which are about the document) it gets the
-        # standalone form instead.
-        shown = conversation_shown(self, history) if kind != "summary" else ""
-        instruction = self.prompt(f"instruction_{kind}", refusal=refusal)
         texts = [sanitize(s.text, Payloads()) for s in sources_of(nodes)]
         passages_lang = written_in(self, texts)  # may differ from the corpus setting
-        instruction += language_line(self, lang, answer_lang, passages_lang)
+        # llm.translate_answers, for a question translated for retrieval: the LLM is asked,
+        # writes and is checked in the passages' language; AnswerCheck translates what it keeps
+        on = self.settings.llm.translate_answers
+        translated = on and sq != q and answer_lang != passages_lang
+        written = passages_lang if translated else answer_lang
+        told = refusal_in(self, written) if translated else refusal
+        system = self.prompt("system", refusal=told)
+        # The LLM sees the conversation and the question as asked, or the standalone form with
+        # no conversation shown (history_messages = 0; summaries, which are about the document)
+        shown = conversation_shown(self, history) if kind != "summary" else ""
+        instruction = self.prompt(f"instruction_{kind}", refusal=told)
+        instruction += language_line(self, written if translated else lang, written, passages_lang)
 
         def ask(conversation: str, question: str) -> str:
-            return self.prompt(
-                "qa",
-                context=context,
-                conversation=conversation,
-                question=question,
-                instruction=instruction,
-                refusal=refusal,
-            )
+            values = {"context": context, "instruction": instruction, "refusal": told}
+            return self.prompt("qa", conversation=conversation, question=question, **values)
 
         # A follow-up is asked as its standalone form when no conversation is shown, or when
         # the LLM wrote that form in the question's own language (a translated question is
         # shown as asked: "¿Y en qué fecha?" shown in English drew the document's date).
         llm_form = self.settings.llm.condense != "template" and self.settings.llm.ask_standalone
-        standalone = history and (not shown or (llm_form and sq == q))
-        user = ask(shown, follow.standalone if standalone else q)
+        standalone = history and (not shown or (llm_form and (sq == q or translated)))
+        user = ask(shown, follow.standalone if standalone else (sq if translated else q))
         messages = [
             ChatMessage(role=MessageRole.SYSTEM, content=system),
             ChatMessage(role=MessageRole.USER, content=user),
@@ -248,7 +245,7 @@ class Pipeline:
             fallback = [messages[0], ChatMessage(role=MessageRole.USER, content=alone)]
         asked = list(dict.fromkeys([q, sq]))
         asked += [m.content or "" for m in history if m.role == MessageRole.USER]
-        evidence = Evidence(texts, metadata_evidence(nodes), asked, answer_lang, passages_lang)
+        evidence = Evidence(texts, metadata_evidence(nodes), asked, written, passages_lang)
         return Prepared(
             q,
             search,
@@ -262,6 +259,8 @@ class Pipeline:
             fallback=fallback,
             asks_count=asks_count(q) or asks_count(sq),
             started=started,
+            translated=translated,
+            written_refusal=told,
             **langs,
         )
 
@@ -306,8 +305,10 @@ class Pipeline:
         """The sentence-by-sentence check of one answer; an answer within a tenth of
         llm.max_tokens (counted with tiktoken, not the model's tokenizer) ran into the limit."""
         limit = 0.9 * self.settings.llm.max_tokens
+        tr = self.translator
+        render = (lambda s: tr.sentence(s, p.language, p.side_tokens)) if p.translated else None
         return AnswerCheck(
-            p, self.settings.retrieval.min_support, lambda text: self.count(text) >= limit
+            p, self.settings.retrieval.min_support, lambda t: self.count(t) >= limit, render
         )
 
     def generate(self, p: Prepared) -> str:
@@ -323,8 +324,9 @@ class Pipeline:
         """The checked answer as the model writes it: each sentence is held until it ends and
         passes the grounding check, then sent with its citation markers; a sentence that fails
         is never shown. The same check as `generate`, so every door shows the same answer."""
-        if p.messages is None:
-            yield p.refusal
+        if p.messages is None or p.translated:
+            # a translated answer is sent whole: the LLM cannot translate while it streams
+            yield self.generate(p)
             return
         check = self.check(p)
         held = ""  # a follow-up's first sentence, held until it is known not to be a repeat

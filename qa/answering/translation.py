@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
+from qa.answering.grounding import markers_of, strip_markers
 from qa.language import detect
 from qa.language import name as language_name
 from qa.settings import Settings
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
     from qa.answering.pipeline import Pipeline
 
 CACHE_SIZE = 512  # translations kept per pipeline (question text, language) -> translation
+# The translation prompt names the indexed documents when their titles fit in this many tokens
+# (prompts/translate_documents.txt): with no titles, 拉共体 (CELAC) was translated "the
+# African Union" and "BRICS" (article_zh dev). 300 tokens is about 30 titles.
+TITLE_TOKENS = 300
 
 
 def languages(s: Settings, question: str, history: list[ChatMessage]) -> tuple[str, str]:
@@ -83,26 +88,46 @@ class Translator:
 
     def __init__(self, pipe: Pipeline) -> None:
         self.pipe = pipe
-        self._cache: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str, str], str] = OrderedDict()
         self._lock = threading.Lock()
 
-    def translate(self, text: str, language: str) -> str:
+    def translate(
+        self, text: str, language: str, prompt: str = "translate", spent: list[int] | None = None
+    ) -> str:
         """`text` in `language` (the first line of the LLM's reply; the text itself when the
-        reply is empty)."""
-        key = (text, language)
+        reply is empty), through prompts/`prompt`.txt; its tokens count into `spent` (else into
+        the question being prepared)."""
+        key = (text, language, prompt)
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
         pipe = self.pipe
-        prompt = pipe.prompt("translate", language=language_name(language), text=text)
-        got = pipe.side_call(prompt).strip()
+        values = {"language": language_name(language), "text": text}
+        got = pipe.side_call(pipe.prompt(prompt, documents=self.documents(), **values), spent)
+        got = got.strip()
         out = (got.splitlines()[0].strip() if got else "") or text
         with self._lock:
             self._cache[key] = out
             while len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
         return out
+
+    def documents(self) -> str:
+        """The translation prompt's line naming the indexed documents, so a name is translated
+        as they write it ("" when their titles take more than TITLE_TOKENS)."""
+        titles = getattr(self.pipe.retriever(), "titles", list)()
+        listed = "; ".join(dict.fromkeys(t for t in titles if t))
+        if not listed or self.pipe.count(listed) > TITLE_TOKENS:
+            return ""
+        return self.pipe.prompt("translate_documents", titles=listed).strip() + "\n\n"
+
+    def sentence(self, text: str, language: str, spent: list[int]) -> str:
+        """A checked answer sentence in `language`, its [n] markers kept as they were."""
+        lead = text[: len(text) - len(text.lstrip())]
+        marks = markers_of(text)
+        said = self.translate(strip_markers(text), language, "translate_answer", spent)
+        return lead + said + (f" {marks}" if marks else "")
 
     def in_corpus_language(
         self, question: str, history: list[ChatMessage], language: str

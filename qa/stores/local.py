@@ -206,6 +206,10 @@ class CorpusRetriever(BaseRetriever):
                 else BM25Index.build([r["text"] for r in data.records])
             )
 
+    def titles(self) -> list[str]:
+        """The indexed documents' titles (the file name where a document has none)."""
+        return [f.get("title") or name for name, f in self._data.files.items()]
+
     def neighbours(self, file: str, positions: list[int]) -> dict[int, TextNode]:
         """Chunks of `file` at these positions (for window expansion, qa.answering.context)."""
         if self._where is None:

@@ -326,6 +326,8 @@ def test_article_retrieval_matches_the_local_store(store, embed, local_settings)
         want = [(n.node.node_id, round(n.score, 4)) for n in local.retrieve(question)]
         got = [(n.node.node_id, round(n.score, 4)) for n in pg.retrieve(question)]
         assert got == want
+    # the documents a question's translation is told about (qa.answering.translation)
+    assert pg.titles() == local.titles() and local.titles()
 
 
 def test_neighbours_come_back_in_file_order(store, embed):

@@ -81,7 +81,49 @@ def test_english_question_takes_the_old_path(settings):
     assert pipe.translator._cache == {}
 
 
+def test_spanish_question_is_answered_in_english_and_each_sentence_translated(settings):
+    """llm.translate_answers (the default): the LLM reads the translated question, writes and
+    is checked in the passages' language, and each sentence it keeps is translated."""
+    pipe_for(settings)
+    ans = qa.ask("¿Dónde se celebró la sexta cumbre?", settings=settings)
+    kinds = [c[0] for c in CALLS]
+    assert kinds == ["complete", "chat", "complete"]
+    assert "documents with these titles:" in CALLS[0][1]  # names are translated as they write
+    system, user = CALLS[1][1][0].content, CALLS[1][1][1].content
+    assert f"Question: {TRANSLATION}" in user and "Write the answer in" not in user
+    assert "The documents do not contain the answer" in system
+    assert "into Spanish" in CALLS[2][1] and "Sentence: Mexico." in CALLS[2][1]
+    assert ans.text == f"{TRANSLATION} [1]"  # the scripted translation, its marker kept
+    assert (ans.question_language, ans.language) == ("es", "es")
+    assert ans.usage["prompt_tokens"] > qa.pipeline(settings).count(user)  # translations count
+
+
+def test_a_translated_answer_streams_as_one_checked_piece(settings):
+    """Every streaming door (browser, `qa chat`, HTTP SSE) gets the translated answer, whole:
+    the LLM cannot translate while its answer is still streaming."""
+    pipe_for(settings)
+    _, deltas, ans = qa.stream_ask("¿Dónde se celebró la sexta cumbre?", settings=settings)
+    assert list(deltas) == [f"{TRANSLATION} [1]"] and ans.text == f"{TRANSLATION} [1]"
+    assert [c[0] for c in CALLS] == ["complete", "chat", "complete"]  # not stream_chat
+
+
+def test_english_refusal_of_a_translated_answer_comes_in_spanish(settings):
+    pipe = pipe_for(settings)
+
+    class Refuses(ScriptedLLM):
+        def chat(self, messages, **kw):
+            CALLS.append(("chat", messages))
+            said = "The documents do not contain the answer to this question."
+            return ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=said))
+
+    pipe._llm = Refuses(max_tokens=8)
+    ans = qa.ask("¿Dónde se celebró la sexta cumbre?", settings=settings)
+    assert ans.refused and ans.text == "Los documentos no contienen la respuesta a esta pregunta."
+    assert [c[0] for c in CALLS] == ["complete", "chat"]  # a refusal is not translated
+
+
 def test_spanish_question_is_translated_for_retrieval_and_answered_in_spanish(settings):
+    settings = with_section(settings, "llm", translate_answers=False)
     pipe_for(settings)
     q = "¿Dónde se celebró la sexta cumbre?"
     ans = qa.ask(q, settings=settings)
@@ -97,6 +139,7 @@ def test_spanish_question_is_translated_for_retrieval_and_answered_in_spanish(se
 
 
 def test_follow_up_translates_each_question_once(settings):
+    settings = with_section(settings, "llm", translate_answers=False)
     pipe_for(settings)
     chat = qa.chat_engine(settings)
     chat.chat("¿Dónde se celebró la sexta cumbre de la CELAC?")
@@ -286,3 +329,12 @@ def test_http_api_refuses_in_the_question_language(settings):
     body = r.json()
     assert body["choices"][0]["message"]["content"] == "文档中没有这个问题的答案。"
     assert body["refused"] is True and body["language"] == "zh"
+
+
+def test_translation_names_no_documents_past_the_title_budget(settings, monkeypatch):
+    from qa.answering import translation
+
+    pipe = pipe_for(settings)
+    assert pipe.translator.documents().startswith("The text is a question about documents")
+    monkeypatch.setattr(translation, "TITLE_TOKENS", 1)
+    assert pipe.translator.documents() == ""

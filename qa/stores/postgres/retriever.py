@@ -148,9 +148,17 @@ class PgRetriever(BaseRetriever):
         self._mode = mode
         self._inner: BaseRetriever | None = None
         self._inner_dim: int | None = None
+        self._titles: list[str] | None = None
 
     def neighbours(self, file: str, positions: list[int]) -> dict[int, TextNode]:
         return self._store.neighbours(file, positions)
+
+    def titles(self) -> list[str]:
+        """The indexed documents' titles, read once: a new index gets a new retriever."""
+        if self._titles is None:
+            files = self._store.manifest()["files"]
+            self._titles = [f["title"] or name for name, f in files.items()]
+        return self._titles
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         dim = self._store.dim()
