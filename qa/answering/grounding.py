@@ -102,6 +102,8 @@ class Evidence:
         self._prefixes = {w[:4] for w in self._words if len(w) >= 4}
         self._stems = set(stems(every))
         self._passage_stems = [set(stems(t)) for t in self.texts]
+        self._passage_numbers = [numbers(t) for t in self.texts]
+        self._extra_numbers = numbers(" ".join(self.extra + self.asked))
         self._document_stems = set(stems(" ".join(self.texts + self.extra)))
         named = {NUMBER_NAMES[w] for w in re.findall(r"[a-z]+", low) if w in NUMBER_NAMES}
         self._cross_numbers = self._numbers | named
@@ -206,13 +208,25 @@ class Evidence:
         return [i for i, s in enumerate(scores, 1) if s >= max(min_overlap, top - 1)]
 
     def cite(self, sentence: str) -> str:
-        """The sentence with [n] markers of its supporting passages, unless it has valid ones."""
+        """The sentence with [n] markers of its supporting passages, unless it has valid ones
+        that hold its numbers. A number is checked against all the evidence, so the passage
+        that has it is cited too ("31 July 2013" was cited to a passage without the date)."""
         existing = {int(m) for m in _MARKER.findall(sentence)}
-        if existing and existing <= set(range(1, len(self.texts) + 1)):
-            return sentence
         clean = strip_markers(sentence)
-        markers = "".join(f"[{n}]" for n in self.best_passages(clean))
+        valid = existing and existing <= set(range(1, len(self.texts) + 1))
+        if valid and not self._uncited_numbers(clean, existing):
+            return sentence
+        best = self.best_passages(clean)
+        lacking = self._uncited_numbers(clean, set(best))
+        held = {i for i, t in enumerate(self._passage_numbers, 1) if t & lacking}
+        markers = "".join(f"[{n}]" for n in sorted(set(best) | held))
         return f"{clean} {markers}" if markers else clean
+
+    def _uncited_numbers(self, sentence: str, cited: set[int]) -> set[str]:
+        """The sentence's numbers that another passage holds, but no cited passage, title,
+        date or question."""
+        have = set().union(*(self._passage_numbers[i - 1] for i in cited)) | self._extra_numbers
+        return (numbers(sentence) & set().union(*self._passage_numbers)) - have
 
 
 def _fold(text: str) -> str:

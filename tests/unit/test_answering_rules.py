@@ -302,3 +302,21 @@ def test_a_one_word_answer_is_cited_too() -> None:
     ev = Evidence(["The summit was held in Mexico City.", "Xi spoke by video."])
     assert ev.cite("Mexico.") == "Mexico. [1]"
     assert ev.cite("Yes.") == "Yes."  # no content word: nothing to cite
+
+
+@pytest.mark.parametrize(
+    "said, cited",
+    [
+        ("It opened on 31 July 2013 [1].", "It opened on 31 July 2013. [2]"),  # the date's passage
+        ("It opened on 31 July 2013 [2].", "It opened on 31 July 2013 [2]."),  # already right
+        ("The museum opened in 2013.", "The museum opened in 2013. [1][2]"),  # words and date
+        ("The museum opened in May.", "The museum opened in May. [1]"),  # no number to place
+    ],
+)
+def test_a_number_is_cited_to_a_passage_that_has_it(said, cited):
+    ev = Evidence(
+        ["The museum opened to visitors in spring.", "On 31 July 2013 the doors opened."],
+        ["2014-01-01"],
+        ["When did it open?"],
+    )
+    assert ev.cite(said) == cited
