@@ -56,6 +56,11 @@ _MARKER = re.compile(r"\s*\[(\d+)\]")
 SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|\n+")
 # where a sentence's clauses part (Evidence.supported_part); a number's "1,000" is not one
 _CLAUSE_CUT = re.compile(r"[,;]\s|[，；]")
+# ... or before a trailing phrase that may carry the claim: "... as an assembly center during
+# World War II." (SQuAD dev: the war was in no retrieved passage)
+_PHRASE_CUT = re.compile(
+    r"\s(?=(?:during|in|on|at|by|from|after|before|since|until|under|with|for)\s)"
+)
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # A kept clause is at least this many words (CJK characters): "In 2014" or "However" before a
 # comma says nothing on its own.
@@ -174,9 +179,10 @@ class Evidence:
 
     def supported_part(self, sentence: str, min_support: float) -> str | None:
         """The longest leading clause of a sentence that failed on a claim (a number, amount,
-        count or name the evidence lacks), cut at a comma or semicolon, that passes on its own,
-        ended as a sentence; None when no clause of MIN_CLAUSE_TOKENS does, or when the
-        sentence failed on its words alone. "CELAC is the Community of Latin American and
+        count or name the evidence lacks), cut at a comma or semicolon, else before a trailing
+        phrase ("during World War II"), that passes on its own and says more than the
+        question, ended as a sentence; None when no clause of MIN_CLAUSE_TOKENS does, or when
+        the sentence failed on its words alone. "CELAC is the Community of Latin American and
         Caribbean States, which ... was established in 1960." keeps its first clause, the
         passages' own words, and loses the year the 1.5B model added from memory. A sentence
         of outside knowledge without such a claim is not cut: its shorter prefix only passed
@@ -187,9 +193,15 @@ class Evidence:
         claims = self.cross_unsupported(clean) - {"echo"} if foreign else self.unsupported(clean)
         if not claims:
             return None
-        for cut in reversed([m.start() for m in _CLAUSE_CUT.finditer(clean)]):
+        clauses = [m.start() for m in _CLAUSE_CUT.finditer(clean)][::-1]
+        phrases = [m.start() for m in _PHRASE_CUT.finditer(clean)][::-1]
+        asked = set(stems(" ".join(self.asked)))
+        for cut in clauses + phrases:  # a whole clause first: "..., proven" is no sentence
             head = clean[:cut].rstrip()
-            if len(_TOKEN.findall(head)) >= MIN_CLAUSE_TOKENS and self.passes(head, min_support):
+            words = set(stems(head))  # English content words; none in a Chinese clause
+            if len(_TOKEN.findall(head)) < MIN_CLAUSE_TOKENS or (words and words <= asked):
+                continue  # too short, or only the question's words: it answers nothing
+            if self.passes(head, min_support):
                 return head + ("。" if _CJK.search(head) else ".")
         return None
 

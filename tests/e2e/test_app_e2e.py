@@ -292,7 +292,8 @@ def test_follow_up_and_two_sessions_keep_separate_histories(new_page) -> None:
 
 
 # dev questions of tests/questions/article_es.jsonl: es_fecha, then the ellipsis es_conv2_desde
-# (its own opener, es_conv2, is refused by the 1.5B default: "foro" stays untranslated)
+# (asked after es_fecha, not its own opener es_conv2, which the 1.5B default refused until the
+# translation prompt named the documents' titles)
 SPANISH_CONVERSATION = (
     "¿Qué día tuvo lugar la VI Cumbre de la CELAC?",
     "¿Y en qué se ha convertido desde entonces?",

@@ -155,6 +155,10 @@ def test_an_answer_cut_by_the_token_limit_loses_its_unfinished_sentence():
             REFUSAL,
         ),
         ("第六届峰会在墨西哥城举行，中国承诺提供100亿美元。", "第六届峰会在墨西哥城举行。"),
+        (  # or its words before a trailing phrase that carries the claim
+            "Xi Jinping delivered a video speech to the summit during the Olympic Games.",
+            "Xi Jinping delivered a video speech to the summit. [1]",
+        ),
     ],
 )
 def test_a_failing_sentence_keeps_the_leading_clauses_that_pass(said, kept):
@@ -162,6 +166,14 @@ def test_a_failing_sentence_keeps_the_leading_clauses_that_pass(said, kept):
     p.evidence.language = "zh" if "峰会" in said else "en"
     assert "".join(run(AnswerCheck(p, 0.5), [said])).strip() == kept
     assert p.dropped == [said]
+
+
+def test_a_kept_part_must_say_more_than_the_question():
+    """ "The sixth summit was held." answers nothing that "Where was the sixth summit held?"
+    does not say itself: the sentence is dropped whole, and the answer is the refusal."""
+    p = prepared()
+    p.evidence = Evidence([ARTICLE], asked=["Where was the sixth summit held?"])
+    assert "".join(run(AnswerCheck(p, 0.5), ["The sixth summit was held in Lima."])) == REFUSAL
 
 
 @pytest.mark.parametrize(
