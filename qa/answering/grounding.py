@@ -147,6 +147,12 @@ class Evidence:
 
     def unsupported(self, sentence: str) -> set[str]:
         missing = {c for c in specifics(sentence) if not self.has(c)}
+        # a number must be in a passage the sentence's words come from, not any passage:
+        # "on 31 July 2013" passed on a 31 of another passage ("In July 2013", SQuAD test)
+        drawn = self.best_passages(sentence)
+        if drawn:
+            near = self._extra_numbers.union(*(self._passage_numbers[i - 1] for i in drawn))
+            missing |= {f"#{n}" for n in numbers(sentence) if n not in near}
         for num, what in claimed_counts(sentence, COUNT_WORDS_ANSWER).items():
             seen = self._counted.get(num)
             if seen is not None and not what & seen:

@@ -332,3 +332,11 @@ def test_a_number_is_cited_to_a_passage_that_has_it(said, cited):
         ["When did it open?"],
     )
     assert ev.cite(said) == cited
+
+
+def test_a_number_must_be_in_a_passage_the_sentence_draws_on():
+    """A 31 in another passage does not support "31 July 2013" (SQuAD test, stop 24)."""
+    ev = Evidence(["In July 2013, SkyDrive was renamed OneDrive.", "The band played 31 concerts."])
+    assert ev.unsupported("SkyDrive was renamed OneDrive on 31 July 2013.") == {"#31"}
+    assert ev.unsupported("SkyDrive was renamed OneDrive in July 2013.") == set()
+    assert ev.unsupported("The band played 31 concerts.") == set()
