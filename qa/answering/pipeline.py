@@ -184,7 +184,7 @@ class Pipeline:
         sq, search_history = self.translator.in_corpus_language(q, history, lang)
         follow = follow_up(self, sq, search_history)
         queries, search = follow.queries, follow.queries[-1]
-        kind = route(sq)
+        kind = "summary" if route(q) == "summary" else route(sq)  # a summary in any language
         r = self.settings.retrieval
         refusal = refusal_in(self, answer_lang)
         # A follow-up that names its own subject ("What did he say about the pandemic?") is

@@ -28,7 +28,10 @@ _SUMMARY = re.compile(
     r"\b(summari[sz]e|summary|summarise|sum (it |this |that )?up|overview|outline|recap|gist|"
     r"tl;?dr|main (points?|ideas?|"
     r"themes?|messages?|topics?|takeaways?|arguments?)|key (points?|ideas?|messages?|themes?|"
-    r"takeaways?|facts?))\b",
+    r"takeaways?|facts?)|"
+    # the question as asked, in another language: "Resume el discurso." was translated
+    # "Resume the speech." (a false friend), a fact question with a key term of its own
+    r"resum[eai]|resumen|résum[eé]|zusammenfass\w*)\b|总结|概括|摘要|概述|要点",
     re.IGNORECASE,
 )
 _LIST = re.compile(
@@ -85,7 +88,7 @@ def route(question: str) -> Route:
 _SUM_UP = re.compile(r"\bsum(s|med)? (it |this |that )?up\b", re.IGNORECASE)
 GENERIC_WORDS = frozenset(
     w[:5]
-    for w in """summarize summarise summary overview outline recap gist main point points key
+    for w in """summarize summarise summary resume overview outline recap gist main point key
     idea ideas theme themes message messages topic topics takeaway takeaways argument arguments
     document text article speech report file page story paper essay post letter transcript
     tell explain describe list name enumerate mention mentioned discuss discussed cover covers

@@ -242,6 +242,11 @@ def test_injection_payload_in_an_answer_is_dropped():
         ("Sum up the story in two short sentences.", "summary"),
         ("What does the article say about the pandemic?", "fact"),
         ("Who wrote the article?", "fact"),
+        # asked in another language (the router also reads the question as asked)
+        ("Resume el discurso.", "summary"),
+        ("Resume the speech.", "summary"),  # its translation: a false friend
+        ("总结一下这篇讲话。", "summary"),
+        ("¿Dónde se celebró la cumbre?", "fact"),
     ],
 )
 def test_router(question, kind):

@@ -338,3 +338,11 @@ def test_translation_names_no_documents_past_the_title_budget(settings, monkeypa
     assert pipe.translator.documents().startswith("The text is a question about documents")
     monkeypatch.setattr(translation, "TITLE_TOKENS", 1)
     assert pipe.translator.documents() == ""
+
+
+def test_a_summary_asked_in_spanish_is_routed_as_one(settings):
+    """"Resume el discurso." came back "Resume the speech." (a false friend) and went the
+    fact route, where the relevance gate refused it; the router also reads the question."""
+    pipe = pipe_for(settings)
+    assert pipe.prepare("Resume el discurso.").route == "summary"
+    assert pipe.prepare("¿Dónde se celebró la sexta cumbre?").route == "fact"
