@@ -29,6 +29,14 @@ _NUMBER_WORD = re.compile(
     r"millones|millón|millions?|milliards?|milhões)\b"
 )
 _NUMERAL = re.compile(r"\d|[一二三四五六七八九十百千万亿两]")
+# A year is no count: "founded in 1873 by the glassmaker" answered "How many glassmakers took
+# part?" (browser session), "established in July 2014 and ..." answered "Over how many years?"
+# (chat_article dev). A year-like number still counts when a content word follows it ("1500
+# soldiers").
+_YEAR = re.compile(
+    r"\b(?:1\d{3}|20\d{2}|21\d{2})\b(?!\s+(?!(?:and|or|but|by|in|on|at|to|of|the|a|an|for|"
+    r"from|with|as|after|before|until|since|when|which|that|was|were|is|are)\b)[a-z]+)"
+)
 
 
 def asks_count(question: str) -> bool:
@@ -36,4 +44,5 @@ def asks_count(question: str) -> bool:
 
 
 def states_number(sentence: str) -> bool:
+    sentence = _YEAR.sub(" ", sentence)
     return bool(_NUMERAL.search(sentence) or _NUMBER_WORD.search(sentence))

@@ -345,3 +345,19 @@ def test_a_number_must_be_in_a_passage_the_sentence_draws_on():
     assert ev.unsupported("SkyDrive was renamed OneDrive on 31 July 2013.") == {"#31"}
     assert ev.unsupported("SkyDrive was renamed OneDrive in July 2013.") == set()
     assert ev.unsupported("The band played 31 concerts.") == set()
+
+
+@pytest.mark.parametrize(
+    "sentence, counts",
+    [
+        ("It was founded in 1873 by the glassmaker Elodie Vantrasse.", False),  # a year
+        ("The Forum was established in July 2014 and has flourished.", False),
+        ("In 1998 there were 120 members.", True),
+        ("About 1500 soldiers fought there.", True),  # a year-like number that counts
+        ("It lasted seven years.", True),
+    ],
+)
+def test_a_year_does_not_answer_how_many(sentence, counts):
+    from qa.answering.quantity import states_number
+
+    assert states_number(sentence) is counts
