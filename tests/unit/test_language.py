@@ -341,7 +341,7 @@ def test_translation_names_no_documents_past_the_title_budget(settings, monkeypa
 
 
 def test_a_summary_asked_in_spanish_is_routed_as_one(settings):
-    """"Resume el discurso." came back "Resume the speech." (a false friend) and went the
+    """ "Resume el discurso." came back "Resume the speech." (a false friend) and went the
     fact route, where the relevance gate refused it; the router also reads the question."""
     pipe = pipe_for(settings)
     assert pipe.prepare("Resume el discurso.").route == "summary"
