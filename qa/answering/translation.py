@@ -92,11 +92,16 @@ class Translator:
         self._lock = threading.Lock()
 
     def translate(
-        self, text: str, language: str, prompt: str = "translate", spent: list[int] | None = None
+        self,
+        text: str,
+        language: str,
+        prompt: str = "translate",
+        spent: list[int] | None = None,
+        documents: str = "",
     ) -> str:
         """`text` in `language` (the first line of the LLM's reply; the text itself when the
-        reply is empty), through prompts/`prompt`.txt; its tokens count into `spent` (else into
-        the question being prepared)."""
+        reply is empty), through prompts/`prompt`.txt, which may name the `documents`; its
+        tokens count into `spent` (else into the question being prepared)."""
         key = (text, language, prompt)
         with self._lock:
             if key in self._cache:
@@ -104,7 +109,7 @@ class Translator:
                 return self._cache[key]
         pipe = self.pipe
         values = {"language": language_name(language), "text": text}
-        got = pipe.side_call(pipe.prompt(prompt, documents=self.documents(), **values), spent)
+        got = pipe.side_call(pipe.prompt(prompt, documents=documents, **values), spent)
         got = got.strip()
         out = (got.splitlines()[0].strip() if got else "") or text
         with self._lock:
@@ -139,12 +144,16 @@ class Translator:
         if language == r.corpus_language or not r.translate_questions:
             return question, history
         recent = len(history) - max(4, 2 * self.pipe.settings.llm.history_messages)
+        documents = self.documents()  # once per question, not per text translated
+
+        def into_corpus(text: str) -> str:
+            return self.translate(text, r.corpus_language, documents=documents)
 
         def searched(i: int, m: ChatMessage) -> ChatMessage:
             text = m.content or ""
             if m.role != MessageRole.USER or i < recent or not text.strip():
                 return m
-            return ChatMessage(role=m.role, content=self.translate(text, r.corpus_language))
+            return ChatMessage(role=m.role, content=into_corpus(text))
 
         translated = [searched(i, m) for i, m in enumerate(history)]
-        return self.translate(question, r.corpus_language), translated
+        return into_corpus(question), translated
