@@ -106,6 +106,12 @@ def no_index(where: str, corpus_dir: Path | None) -> CorpusError:
     )
 
 
+def document_titles(files: dict[str, dict[str, Any]]) -> list[str]:
+    """The titles of a manifest's documents (the file name where a document has none), for the
+    retrievers' titles(): the local and the PostgreSQL manifest hold them alike."""
+    return [f.get("title") or name for name, f in files.items()]
+
+
 def require_nonempty(count: int, corpus_dir: Path | None) -> None:
     if not count:
         raise CorpusError(

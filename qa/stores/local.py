@@ -25,7 +25,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from qa.errors import CorpusError
-from qa.stores.base import Changes, Warn, no_index, require_nonempty, to_node
+from qa.stores.base import Changes, Warn, document_titles, no_index, require_nonempty, to_node
 from qa.stores.bm25 import BM25Index
 from qa.stores.fusion import rrf
 
@@ -208,7 +208,7 @@ class CorpusRetriever(BaseRetriever):
 
     def titles(self) -> list[str]:
         """The indexed documents' titles (the file name where a document has none)."""
-        return [f.get("title") or name for name, f in self._data.files.items()]
+        return document_titles(self._data.files)
 
     def neighbours(self, file: str, positions: list[int]) -> dict[int, TextNode]:
         """Chunks of `file` at these positions (for window expansion, qa.answering.context)."""

@@ -14,6 +14,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from llama_index.core.vector_stores.utils import metadata_dict_to_node
 
+from qa.stores.base import document_titles
 from qa.stores.fusion import fuse
 from qa.stores.postgres.schema import TEXT_SEARCH_CONFIG
 
@@ -156,8 +157,7 @@ class PgRetriever(BaseRetriever):
     def titles(self) -> list[str]:
         """The indexed documents' titles, read once: a new index gets a new retriever."""
         if self._titles is None:
-            files = self._store.manifest()["files"]
-            self._titles = [f["title"] or name for name, f in files.items()]
+            self._titles = document_titles(self._store.manifest()["files"])
         return self._titles
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
