@@ -55,13 +55,16 @@ ALTERNATIVES = " | "  # separates the accepted wordings of one fact
 
 
 def facts_found(answer: str, facts: Sequence[str]) -> list[bool]:
-    """Per expected fact: does the answer contain it (any of its " | " alternatives),
-    case-insensitive, citations and extra spaces ignored."""
-    a = " ".join(strip_citations(answer).lower().split())
-    return [
-        any(" ".join(alt.lower().split()) in a for alt in f.split(ALTERNATIVES) if alt.strip())
-        for f in facts
-    ]
+    """Per expected fact: does the answer contain it (any of its " | " alternatives), both
+    normalized as SQuAD's scorer does (case, punctuation, articles, citations, spaces): "Denmark,
+    Iceland, and Norway" holds "Denmark, Iceland and Norway", which a plain substring missed."""
+    a = normalize(answer)
+
+    def holds(alt: str) -> bool:
+        n = normalize(alt) or " ".join(alt.lower().split())  # "A" or "?" normalize to nothing
+        return bool(n) and n in a
+
+    return [any(holds(alt) for alt in f.split(ALTERNATIVES)) for f in facts]
 
 
 def fact_recall(answer: str, facts: Sequence[str], any_of: bool = False) -> float | None:

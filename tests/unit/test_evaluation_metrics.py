@@ -204,3 +204,20 @@ def test_gates_floor_and_ceiling():
     bare = EvalRun("ours", {}, summarize([row("b", True)], None))
     assert bare.below({"broad_answered": 0.5}) == ["broad_answered: not measured (minimum 0.5)"]
     assert bare.above({"false_refusals": 0.1}) == []
+
+
+@pytest.mark.parametrize(
+    ("answer", "fact", "found"),
+    [
+        ("From Denmark, Iceland, and Norway [1].", "Denmark, Iceland and Norway", True),
+        ("It was the Great North Run.", "the Great North Run", True),
+        ("A grass-roofed building.", "grass roofed", True),
+        ("About 7.8% of them.", "7.8", True),
+        ("About 78 of them.", "7.8", False),  # a decimal point is not dropped into one number
+        ("会议在墨西哥城举行。", "墨西哥城", True),
+        ("He wanted him to study law.", "lawyer", False),
+    ],
+)
+def test_facts_are_matched_as_squad_normalizes_them(answer, fact, found):
+    """Punctuation, articles and case do not decide a fact; its words and numbers do."""
+    assert m.facts_found(answer, [fact]) == [found]
