@@ -125,10 +125,6 @@ class Pipeline:
         fetch = getattr(self.retriever(), "neighbours", None) if window > 0 else None
         return WindowExpansion(window=window, fetch=fetch).postprocess_nodes(nodes)
 
-    def documents(self, nodes: list[NodeWithScore]) -> list[NodeWithScore]:
-        """Whole documents for a summary (qa.answering.summary.whole_documents)."""
-        return whole_documents(self, nodes)
-
     # ---- prompting ------------------------------------------------------------------------
     def context(self, nodes: list[NodeWithScore], payloads: Payloads) -> str:
         """Numbered passages grouped under their document's title and date (written once per
@@ -155,14 +151,17 @@ class Pipeline:
         return "\n\n".join(parts)
 
     def side_call(self, prompt: str, spent: list[int] | None = None) -> str:
-        """An LLM call besides the answer (a follow-up's rewrite, a translation), counted into
-        `spent` or else the usage of the question being prepared."""
+        """An LLM call besides the answer (a follow-up's rewrite, a translation): `spend`."""
         text = guard(lambda: self.llm.complete(prompt).text, self.settings) or ""
+        self.spend(prompt, text, spent)
+        return text
+
+    def spend(self, prompt: str, text: str, spent: list[int] | None = None) -> None:
+        """Count a side call into `spent`, else the usage of the question being prepared."""
         spent = _SIDE_TOKENS.get() if spent is None else spent
         if spent is not None:
             spent[0] += self.count(prompt)
             spent[1] += self.count(text)
-        return text
 
     def prepare(self, question: str, history: list[ChatMessage] | None = None) -> Prepared:
         spent = [0, 0]
@@ -202,7 +201,7 @@ class Pipeline:
         if not hits:
             return Prepared(q, search, [], None, refusal, kind, started=started, **langs)
         if kind == "summary":
-            nodes = self.documents(hits)
+            nodes = whole_documents(self, hits)
         else:
             nodes = self.assemble(hits, max(1, r.window) if kind == "definition" else None)
         payloads = Payloads()

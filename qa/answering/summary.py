@@ -13,11 +13,19 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from llama_index.core import PromptTemplate
+from llama_index.core.bridge.pydantic import Field
+from llama_index.core.llms import (
+    ChatMessage,
+    ChatResponse,
+    CompletionResponse,
+    CustomLLM,
+    LLMMetadata,
+)
 from llama_index.core.response_synthesizers import TreeSummarize
 from llama_index.core.schema import NodeWithScore, TextNode
 
@@ -79,13 +87,39 @@ def cache_path(pipe: Pipeline, chunks: list[TextNode]) -> Path:
     return Path(pipe.settings.store.data_dir) / "summaries" / f"{digest}.txt"
 
 
+class CountedLLM(CustomLLM):
+    """The pipeline's LLM as TreeSummarize calls it: the same model, with each call's tokens
+    counted in the usage of the question that needed the summary (Pipeline.spend). Our own
+    wrapper, not llama-index's TokenCountingHandler: that one hangs on the LLM's callback
+    manager, which every request shares, so it would count other questions' calls too."""
+
+    pipe: Any = Field(exclude=True)
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        return self.pipe.llm.metadata
+
+    def chat(self, messages: Sequence[ChatMessage], **kw: Any) -> ChatResponse:
+        r = self.pipe.llm.chat(messages, **kw)
+        self.pipe.spend("\n".join(m.content or "" for m in messages), r.message.content or "")
+        return r
+
+    def complete(self, prompt: str, formatted: bool = False, **kw: Any) -> CompletionResponse:
+        r = self.pipe.llm.complete(prompt, formatted=formatted, **kw)
+        self.pipe.spend(prompt, r.text or "")
+        return r
+
+    def stream_complete(self, prompt: str, formatted: bool = False, **kw: Any) -> Any:
+        raise NotImplementedError("TreeSummarize is run without streaming")
+
+
 def summarize(pipe: Pipeline, chunks: list[TextNode]) -> str:
     """The document's map-reduced summary, from the cache when this version has one."""
     path = cache_path(pipe, chunks)
     if path.is_file():
         return path.read_text(encoding="utf-8")
     tree = TreeSummarize(
-        llm=pipe.llm,
+        llm=CountedLLM(pipe=pipe),
         summary_template=PromptTemplate(
             pipe.prompt("summary_map", context_str="{context_str}", query_str="{query_str}")
         ),

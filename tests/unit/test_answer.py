@@ -289,3 +289,23 @@ def test_summaries_are_computed_ahead_once_per_document_version(tmp_path: Path) 
     assert qa.summarize(s) == 1
     roomy = with_section(s, "retrieval", max_context_tokens=4096)
     assert qa.summarize(roomy) == 0  # read whole when asked: nothing to compute
+
+
+def test_usage_counts_the_map_reduce_of_a_summary(tmp_path: Path) -> None:
+    """The first summary of a document too long to read whole pays for its map-reduce calls,
+    and says so in its usage; the next one reads the cached summary and pays nothing more."""
+    s = make_settings(tmp_path, llm="mock", embedding="mock", retrieval={"max_context_tokens": 120})
+    s = with_section(s, "retrieval", similarity_cutoff=-1.0)
+    qa.ingest(settings=s, progress=False)
+    pipe = qa.pipeline(s)
+    pipe._llm = RecordingLLM(max_tokens=8)
+    CALLS.clear()
+    first = qa.ask("Summarize the speech.", settings=s)
+    map_reduce = CALLS[:-2]  # the calls before the answer's own (MockLLM's chat completes)
+    assert map_reduce and list((tmp_path / "data" / "summaries").glob("*.txt"))
+    CALLS.clear()
+    again = qa.ask("Summarize the speech.", settings=s)
+    assert [kind for kind, _ in CALLS] == ["chat", "complete"]  # the summary came from the cache
+    asked = sum(pipe.count(prompt) for _, prompt in map_reduce)
+    assert first.usage["prompt_tokens"] - again.usage["prompt_tokens"] == asked
+    assert first.usage["completion_tokens"] > again.usage["completion_tokens"]
