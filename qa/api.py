@@ -87,21 +87,24 @@ def summarize(settings: Settings | None = None, say: Any = None) -> int:
 def ensure_index(
     settings: Settings | None = None, progress: bool | None = None
 ) -> IngestReport | None:
-    """Index the corpus when there is no usable index (a fresh checkout, a corrupt or empty
-    index), else only bring the index's schema up to date; the report, or None when nothing was
-    ingested. The write side of start-up: the doors call it, the read path never writes."""
+    """Bring the index up to date with corpus/ at start-up: index a fresh checkout (or a
+    corrupt or empty index), else bring the schema up to date and sync incrementally, so a
+    file put into corpus/ (or edited, or removed) since the last run is answered from after a
+    restart with no `qa ingest`; unchanged files are only hashed. The report, or None when
+    nothing changed. The write side of start-up: the doors call it, the read path never
+    writes."""
     s = settings or load_settings()
     store = open_store(s)
     try:
-        if store.ready():
+        ready = store.ready()
+        if ready:
             store.upgrade()
-            report = None
-        else:
-            report = _ingest(s, progress=progress)
     finally:
         store.close()
+    report = _ingest(s, progress=progress)
     _INDEXED.add(cache_key(s))
-    return report
+    changed = report.added or report.updated or report.deleted or report.rebuilt
+    return report if changed or not ready else None
 
 
 def _indexed_pipeline(settings: Settings | None) -> Pipeline:

@@ -66,7 +66,7 @@ def _ask_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_ask(a: argparse.Namespace) -> int:
-    qa.ensure_index()  # a fresh checkout: index corpus/ first (the answer reads only)
+    qa.ensure_index()  # sync corpus/ first (a fresh checkout: index it); the answer reads only
     ans = qa.ask(sys.stdin.read() if a.question == "-" else a.question)
     if a.json:
         keep = ("file", "title", "page", "section", "citation", "score", "text")
@@ -100,7 +100,7 @@ def _print_sources(sources: list[dict]) -> None:
 
 def cmd_chat(a: argparse.Namespace) -> int:
     print(f"corpus-qa — {qa.describe()['llm']}. Empty line or Ctrl-D to quit.")
-    qa.ensure_index()  # a fresh checkout: index corpus/ first (the chat reads only)
+    qa.ensure_index()  # sync corpus/ first (a fresh checkout: index it); the chat reads only
     engine = qa.chat_engine()
     while True:
         try:

@@ -101,7 +101,10 @@ def _plan(
     files, prefixes = _targets(s, paths, warn)
     seen = {rel for _, rel in files}
     for rel, info in old_files.items():
-        covered = any(rel == p or rel.startswith(p) for p in prefixes)
+        # a whole-corpus sync ("") covers the corpus folder, not a file ingested by its path
+        # from outside it (named by its absolute path): that one leaves only when named again
+        inside = not Path(rel).is_absolute()
+        covered = any(rel == p or (rel.startswith(p) and (p or inside)) for p in prefixes)
         if covered and rel not in seen:
             report.deleted += 1
             plan.deleted_ids += info.get("chunks", [])

@@ -39,7 +39,7 @@ class Engine:
         return qa.readiness(settings)
 
     def warm_up(self, settings: qa.Settings) -> None:
-        """Load the index (ingesting corpus/ on a fresh checkout) and the model."""
+        """Load the index (synced with corpus/, qa.ensure_index) and the model."""
         qa.ensure_index(settings, progress=False)
         pipe = qa.pipeline(settings)
         pipe.retriever()

@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {qa.one_line(exc)}", file=sys.stderr)
         return getattr(exc, "exit_code", 1)
     try:
-        qa.ensure_index(s)  # a fresh checkout: index corpus/ before the first question
+        qa.ensure_index(s)  # sync corpus/ (a fresh checkout: index it) before the first question
     except qa.QAError as exc:  # the chat still starts; each question shows the error
         print(f"warning: {qa.one_line(exc)}", file=sys.stderr)
     demo.queue(default_concurrency_limit=1).launch(**kwargs)

@@ -98,6 +98,20 @@ def test_ingest_named_paths_only_touches_them(mock_settings):
     assert files == {"xi_celac_sixth_summit_speech.txt", "new.txt"}
 
 
+def test_a_whole_corpus_sync_keeps_a_file_ingested_from_outside(mock_settings, tmp_path):
+    """`qa ingest ~/notes/tides.md` indexes a file outside corpus/; the next `qa ingest` (or
+    a restart's sync) covers corpus/ only and keeps it; naming it again once gone removes it."""
+    outside = tmp_path / "elsewhere" / "tides.txt"
+    outside.parent.mkdir()
+    outside.write_text("A note about the tides of the harbour.")
+    _ingest(mock_settings, paths=[outside])
+    r = _ingest(mock_settings)
+    assert (r.added, r.deleted) == (1, 0)  # the corpus's article; the note stays
+    assert outside.as_posix() in {x["metadata"]["file_name"] for x in _records(mock_settings)}
+    outside.unlink()
+    assert _ingest(mock_settings, paths=[outside]).deleted == 1
+
+
 def test_failure_during_commit_keeps_previous_index(mock_settings, monkeypatch):
     _ingest(mock_settings)
     before = _records(mock_settings)

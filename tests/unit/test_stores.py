@@ -82,7 +82,7 @@ def test_retriever_on_an_empty_data_dir_raises_and_writes_nothing(mock_settings)
     assert _files(data) == []
 
 
-def test_ensure_index_ingests_only_when_there_is_no_index(mock_settings):
+def test_ensure_index_indexes_a_fresh_checkout_and_rewrites_nothing_unchanged(mock_settings):
     store = LocalStore(mock_settings.store.data_dir)
     first = qa.ensure_index(mock_settings, progress=False)
     assert first is not None and first.added == 1 and first.total_chunks > 0
@@ -90,6 +90,19 @@ def test_ensure_index_ingests_only_when_there_is_no_index(mock_settings):
     assert qa.ensure_index(mock_settings, progress=False) is None
     assert store.live_dir() == live  # nothing rewritten
     assert qa.pipeline(mock_settings).retrieve("Where was the summit?")
+
+
+def test_a_restart_answers_from_files_put_into_the_corpus_since(mock_settings):
+    """A user copies a file into corpus/ and starts the chat again, with no `qa ingest`: the
+    start-up sync indexes it (and drops a file removed since)."""
+    qa.ensure_index(mock_settings, progress=False)
+    (mock_settings.corpus_dir / "tides.txt").write_text("The harbour tides rise twice a day.")
+    report = qa.ensure_index(mock_settings, progress=False)
+    assert report is not None and (report.added, report.unchanged) == (1, 1)
+    files = {n.node.metadata["file_name"] for n in qa.pipeline(mock_settings).retrieve("tides")}
+    assert "tides.txt" in files
+    (mock_settings.corpus_dir / "tides.txt").unlink()
+    assert qa.ensure_index(mock_settings, progress=False).deleted == 1
 
 
 def test_ensure_index_rebuilds_a_corrupt_index_and_says_so(mock_settings, capsys):
