@@ -108,7 +108,7 @@ class LLMSettings(Section):
     # qa.language.LANGUAGES: "en", "es", "zh", ...); None: the question's own language.
     answer_language: Language | None = None
     # An answer in another language than the passages' is written in theirs and checked there,
-    # then translated sentence by sentence (prompts/translate_answer.txt; sent whole).
+    # then translated and sent sentence by sentence (prompts/translate_answer.txt).
     translate_answers: bool = True
 
     @model_validator(mode="after")

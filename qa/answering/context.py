@@ -1,4 +1,5 @@
-"""Context assembly: widen each hit to its neighbouring chunks, merge what overlaps, drop repeats.
+"""Context assembly: widen each hit to its neighbouring chunks, merge what overlaps, drop repeats;
+then the passages as the answer prompt quotes them (`prompt_context`).
 
 Small chunks rank well (bench/results.md, "Chunking") but a 48-token chunk can cut a fact off
 from the sentence that names its subject. With `retrieval.window = w` every hit is given the w
@@ -12,9 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+
+from qa.answering.answer import sources_of
+from qa.answering.injection import Payloads, collect, sanitize
+from qa.answering.summary import MAX_DOCUMENT_CHUNKS
+
+if TYPE_CHECKING:
+    from qa.answering.pipeline import Pipeline
 
 # (file name, positions) -> {position: chunk}; missing positions are simply absent.
 Fetch = Callable[[str, list[int]], dict[int, TextNode]]
@@ -126,3 +135,28 @@ class WindowExpansion(BaseNodePostprocessor):
         self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None
     ) -> list[NodeWithScore]:
         return expand(nodes, self.fetch, self.window)
+
+
+def prompt_context(pipe: Pipeline, nodes: list[NodeWithScore], payloads: Payloads) -> str:
+    """Numbered passages grouped under their document's title and date (written once per
+    document), with sentences that address the assistant removed (qa.answering.injection),
+    cut at the token budget."""
+    budget = pipe.settings.retrieval.max_context_tokens
+    parts, used, last_doc = [], 0, None
+    fetch = getattr(pipe.retriever(), "neighbours", None)
+    for file in dict.fromkeys(s.file for s in sources_of(nodes)):
+        if fetch is not None and file:
+            chunks = fetch(file, list(range(MAX_DOCUMENT_CHUNKS)))
+            collect(" ".join(chunks[p].get_content() for p in sorted(chunks)), payloads)
+    for s in sources_of(nodes):
+        block = pipe.prompt("passage", n=str(s.n), text=sanitize(s.text, payloads))
+        if s.file != last_doc:
+            date = f" ({s.date[:10]})" if s.date else ""
+            block = pipe.prompt("document", title=s.title or s.file, date=date) + "\n" + block
+        cost = pipe.count(block)
+        if parts and used + cost > budget:
+            break
+        parts.append(block)
+        used += cost
+        last_doc = s.file
+    return "\n\n".join(parts)

@@ -9,6 +9,7 @@ not asked at all: the refusal comes from prompts/refusal.txt.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -23,15 +24,15 @@ from llama_index.core.schema import NodeWithScore, QueryBundle
 from qa import prompts
 from qa.answering.answer import Prepared, sources_of, was_refused
 from qa.answering.check import AnswerCheck
-from qa.answering.context import WindowExpansion
+from qa.answering.context import WindowExpansion, prompt_context
 from qa.answering.conversation import follow_up
 from qa.answering.conversation import shown as conversation_shown
 from qa.answering.gate import RelevanceGate, coverage
 from qa.answering.grounding import SENTENCE_END, Evidence, metadata_evidence
-from qa.answering.injection import Payloads, collect, sanitize
+from qa.answering.injection import Payloads, sanitize
 from qa.answering.quantity import asks_count
 from qa.answering.router import about_document, key_terms, route
-from qa.answering.summary import MAX_DOCUMENT_CHUNKS, whole_documents
+from qa.answering.summary import whole_documents
 from qa.answering.translation import Translator, language_line, languages, refusal_in, written_in
 from qa.backend_errors import guard, guard_stream
 from qa.documents.chunking import ENCODING
@@ -125,31 +126,6 @@ class Pipeline:
         fetch = getattr(self.retriever(), "neighbours", None) if window > 0 else None
         return WindowExpansion(window=window, fetch=fetch).postprocess_nodes(nodes)
 
-    # ---- prompting ------------------------------------------------------------------------
-    def context(self, nodes: list[NodeWithScore], payloads: Payloads) -> str:
-        """Numbered passages grouped under their document's title and date (written once per
-        document), with sentences that address the assistant removed (qa.answering.injection),
-        cut at the token budget."""
-        budget = self.settings.retrieval.max_context_tokens
-        parts, used, last_doc = [], 0, None
-        fetch = getattr(self.retriever(), "neighbours", None)
-        for file in dict.fromkeys(s.file for s in sources_of(nodes)):
-            if fetch is not None and file:
-                chunks = fetch(file, list(range(MAX_DOCUMENT_CHUNKS)))
-                collect(" ".join(chunks[p].get_content() for p in sorted(chunks)), payloads)
-        for s in sources_of(nodes):
-            block = self.prompt("passage", n=str(s.n), text=sanitize(s.text, payloads))
-            if s.file != last_doc:
-                date = f" ({s.date[:10]})" if s.date else ""
-                block = self.prompt("document", title=s.title or s.file, date=date) + "\n" + block
-            cost = self.count(block)
-            if parts and used + cost > budget:
-                break
-            parts.append(block)
-            used += cost
-            last_doc = s.file
-        return "\n\n".join(parts)
-
     def side_call(self, prompt: str, spent: list[int] | None = None) -> str:
         """An LLM call besides the answer (a follow-up's rewrite, a translation): `spend`."""
         text = guard(lambda: self.llm.complete(prompt).text, self.settings) or ""
@@ -205,7 +181,7 @@ class Pipeline:
         else:
             nodes = self.assemble(hits, max(1, r.window) if kind == "definition" else None)
         payloads = Payloads()
-        context = self.context(nodes, payloads)
+        context = prompt_context(self, nodes, payloads)
         texts = [sanitize(s.text, Payloads()) for s in sources_of(nodes)]
         passages_lang = written_in(self, texts)  # may differ from the corpus setting
         # llm.translate_answers, for a question translated for retrieval: the LLM is asked,
@@ -311,21 +287,31 @@ class Pipeline:
         )
 
     def generate(self, p: Prepared) -> str:
+        return "".join(self._written_whole(p))
+
+    def _written_whole(self, p: Prepared) -> Iterator[str]:
+        """The answer written whole, then checked: each sentence is sent as soon as it is
+        checked and rendered, so a translated answer arrives sentence by sentence (each one
+        after its translation), not after the last one's."""
         if p.messages is None:
-            return p.refusal
+            yield p.refusal
+            return
         out = self._reply(p.messages)
         if p.fallback and p.repeats_previous(out):
             out = self._reply(self._ask_again(p, out))
         check = self.check(p)
-        return "".join(check.feed(out) + check.close())
+        for word in re.findall(r"\S+\s*|\s+", out):  # as if streamed: the same sentences
+            yield from check.feed(word)
+        yield from check.close()
 
     def stream(self, p: Prepared) -> Iterator[str]:
         """The checked answer as the model writes it: each sentence is held until it ends and
         passes the grounding check, then sent with its citation markers; a sentence that fails
         is never shown. The same check as `generate`, so every door shows the same answer."""
         if p.messages is None or p.translated:
-            # a translated answer is sent whole: the LLM cannot translate while it streams
-            yield self.generate(p)
+            # a translated answer is written whole (the LLM cannot translate while it writes),
+            # then sent sentence by sentence as each one is translated
+            yield from self._written_whole(p)
             return
         check = self.check(p)
         held = ""  # a follow-up's first sentence, held until it is known not to be a repeat

@@ -28,9 +28,11 @@ class ScriptedLLM(MockLLM):
     """Records every call; `complete` (the translation) returns TRANSLATION, `chat` (the
     answer) a sentence the passages support."""
 
+    answer: str = "Mexico."
+
     def chat(self, messages, **kw):
         CALLS.append(("chat", messages))
-        return ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content="Mexico."))
+        return ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=self.answer))
 
     def complete(self, prompt, formatted=False, **kw):
         CALLS.append(("complete", prompt))
@@ -98,13 +100,18 @@ def test_spanish_question_is_answered_in_english_and_each_sentence_translated(se
     assert ans.usage["prompt_tokens"] > qa.pipeline(settings).count(user)  # translations count
 
 
-def test_a_translated_answer_streams_as_one_checked_piece(settings):
-    """Every streaming door (browser, `qa chat`, HTTP SSE) gets the translated answer, whole:
-    the LLM cannot translate while its answer is still streaming."""
-    pipe_for(settings)
+def test_a_translated_answer_streams_sentence_by_sentence(settings):
+    """Every streaming door (browser, `qa chat`, HTTP SSE) gets a translated answer's first
+    sentence once it is translated, before the next one is: the LLM writes the answer whole
+    (it cannot translate while it writes), then translates it sentence by sentence."""
+    pipe_for(settings)._llm.answer = "The summit was held in Mexico. It was held in Mexico City."
     _, deltas, ans = qa.stream_ask("¿Dónde se celebró la sexta cumbre?", settings=settings)
-    assert list(deltas) == [f"{TRANSLATION} [1]"] and ans.text == f"{TRANSLATION} [1]"
-    assert [c[0] for c in CALLS] == ["complete", "chat", "complete"]  # not stream_chat
+    first = next(deltas)
+    assert first == f"{TRANSLATION} [1]"
+    assert [c[0] for c in CALLS] == ["complete", "chat", "complete"]  # one sentence translated
+    assert list(deltas) == [f" {TRANSLATION} [1]"]
+    assert [c[0] for c in CALLS] == ["complete", "chat", "complete", "complete"]
+    assert ans.text == f"{TRANSLATION} [1] {TRANSLATION} [1]"  # not stream_chat, no repeat
 
 
 def test_english_refusal_of_a_translated_answer_comes_in_spanish(settings):
