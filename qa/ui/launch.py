@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 from typing import Any
 
@@ -38,6 +39,20 @@ def launch_kwargs(settings: qa.Settings) -> dict[str, Any]:
     }
 
 
+def port_taken(host: str, port: int) -> str | None:
+    """Why the chat cannot listen on host:port, checked before the index and the model load:
+    a second `python app.py` got Gradio's OSError traceback after loading both."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            return (
+                f"cannot listen on {host}:{port} ({exc.strerror or exc}): is the chat already "
+                "running? Stop it, or pick another port with --port or QA_UI__PORT"
+            )
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="app.py", description="corpus-qa browser chat")
     parser.add_argument("--host", help="interface to listen on (default from settings: 127.0.0.1)")
@@ -54,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     except qa.QAError as exc:
         print(f"error: {qa.one_line(exc)}", file=sys.stderr)
         return getattr(exc, "exit_code", 1)
+    taken = port_taken(s.ui.host, s.ui.port)
+    if taken:
+        print(f"error: {taken}", file=sys.stderr)
+        return 1
     try:
         qa.ensure_index(s)  # sync corpus/ (a fresh checkout: index it) before the first question
     except qa.QAError as exc:  # the chat still starts; each question shows the error

@@ -4,6 +4,7 @@ auth, and the chat function on mocks."""
 from __future__ import annotations
 
 import ast
+import socket
 from pathlib import Path
 
 import pytest
@@ -159,6 +160,22 @@ def test_main_rejects_bad_auth(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     monkeypatch.setenv("QA_UI__AUTH", '["broken"]')
     monkeypatch.setenv("QA_STORE__DATA_DIR", str(tmp_path))
     assert app.main(["--port", "0"]) == qa.ConfigError.exit_code
+
+
+def test_a_second_chat_on_a_taken_port_is_one_line_before_anything_loads(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A second `python app.py` got Gradio's OSError traceback after indexing and loading the
+    model; now one line, before either, and nothing written."""
+    monkeypatch.setenv("QA_STORE__DATA_DIR", str(tmp_path / "data"))
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert app.main(["--port", str(port)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot listen on 127.0.0.1:{port}") and err.count("\n") == 1
+    assert "--port" in err and not (tmp_path / "data").exists()
 
 
 def test_login_from_settings(mock_settings: qa.Settings) -> None:
