@@ -43,6 +43,8 @@ def port_taken(host: str, port: int) -> str | None:
     """Why the chat cannot listen on host:port, checked before the index and the model load:
     a second `python app.py` got Gradio's OSError traceback after loading both."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        # as the server binds: a port left in TIME_WAIT by a chat just stopped is free to it
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError as exc:
