@@ -24,7 +24,7 @@ from qa.ingest import IngestReport
 from qa.ingest import ingest as _ingest
 from qa.models.factory import describe as _describe
 from qa.settings import Settings, load_settings
-from qa.stores import database_problem, open_store
+from qa.stores import database_problem
 
 _PIPES: dict[str, Pipeline] = {}
 _LOCK = threading.Lock()
@@ -87,24 +87,17 @@ def summarize(settings: Settings | None = None, say: Any = None) -> int:
 def ensure_index(
     settings: Settings | None = None, progress: bool | None = None
 ) -> IngestReport | None:
-    """Bring the index up to date with corpus/ at start-up: index a fresh checkout (or a
-    corrupt or empty index), else bring the schema up to date and sync incrementally, so a
-    file put into corpus/ (or edited, or removed) since the last run is answered from after a
-    restart with no `qa ingest`; unchanged files are only hashed. The report, or None when
-    nothing changed. The write side of start-up: the doors call it, the read path never
-    writes."""
+    """Bring the index up to date with corpus/ at start-up: the incremental ingest indexes a
+    fresh checkout (or rebuilds a corrupt index), brings the schema up to date (its writer
+    does) and syncs, so a file put into corpus/ (or edited, or removed) since the last run is
+    answered from after a restart with no `qa ingest`; unchanged files are only hashed. The
+    report, or None when nothing changed. The write side of start-up: the doors call it, the
+    read path never writes."""
     s = settings or load_settings()
-    store = open_store(s)
-    try:
-        ready = store.ready()
-        if ready:
-            store.upgrade()
-    finally:
-        store.close()
     report = _ingest(s, progress=progress)
     _INDEXED.add(cache_key(s))
     changed = report.added or report.updated or report.deleted or report.rebuilt
-    return report if changed or not ready else None
+    return report if changed else None
 
 
 def _indexed_pipeline(settings: Settings | None) -> Pipeline:
