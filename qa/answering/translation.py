@@ -88,7 +88,7 @@ class Translator:
 
     def __init__(self, pipe: Pipeline) -> None:
         self.pipe = pipe
-        self._cache: OrderedDict[tuple[str, str, str], str] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str, str, str], str] = OrderedDict()
         self._lock = threading.Lock()
 
     def translate(
@@ -102,7 +102,7 @@ class Translator:
         """`text` in `language` (the first line of the LLM's reply; the text itself when the
         reply is empty), through prompts/`prompt`.txt, which may name the `documents`; its
         tokens count into `spent` (else into the question being prepared)."""
-        key = (text, language, prompt)
+        key = (text, language, prompt, documents)  # new titles (an upload): a new translation
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)

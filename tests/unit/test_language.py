@@ -353,3 +353,14 @@ def test_a_summary_asked_in_spanish_is_routed_as_one(settings):
     pipe = pipe_for(settings)
     assert pipe.prepare("Resume el discurso.").route == "summary"
     assert pipe.prepare("¿Dónde se celebró la sexta cumbre?").route == "fact"
+
+
+def test_a_translation_made_under_other_titles_is_not_reused(settings):
+    """The documents' titles shape a translation: after an upload changes them, the same
+    question is translated again, not taken from the cache; under the same titles it is."""
+    tr = pipe_for(settings).translator
+    tr.translate("¿Dónde?", "en", documents="The text is about A.\n\n")
+    tr.translate("¿Dónde?", "en", documents="The text is about A.\n\n")
+    assert len(CALLS) == 1
+    tr.translate("¿Dónde?", "en", documents="The text is about A; B.\n\n")
+    assert len(CALLS) == 2 and "A; B" in CALLS[1][1]
