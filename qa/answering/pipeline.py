@@ -31,7 +31,7 @@ from qa.answering.gate import RelevanceGate, coverage
 from qa.answering.grounding import SENTENCE_END, Evidence, metadata_evidence
 from qa.answering.injection import Payloads, sanitize
 from qa.answering.quantity import asks_count
-from qa.answering.router import about_document, key_terms, route
+from qa.answering.router import about_document, as_asked, key_terms, route
 from qa.answering.summary import whole_documents
 from qa.answering.translation import Translator, language_line, languages, refusal_in, written_in
 from qa.backend_errors import guard, guard_stream
@@ -199,7 +199,8 @@ class Pipeline:
 
         def ask(conversation: str, question: str) -> str:
             values = {"context": context, "instruction": instruction, "refusal": told}
-            return self.prompt("qa", conversation=conversation, question=question, **values)
+            shown_as = as_asked(question)
+            return self.prompt("qa", conversation=conversation, question=shown_as, **values)
 
         # A follow-up is asked as its standalone form when no conversation is shown, or when
         # the LLM wrote that form in the question's own language (a translated question is

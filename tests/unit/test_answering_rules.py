@@ -12,7 +12,7 @@ from qa.answering.claims import claimed_counts, counted, specifics
 from qa.answering.grounding import Evidence
 from qa.answering.injection import Payloads, collect, is_instruction, sanitize
 from qa.answering.pipeline import AnswerCheck, Prepared, coverage, key_terms
-from qa.answering.router import about_document, route
+from qa.answering.router import about_document, as_asked, route
 from qa.settings import REPO_ROOT
 
 ARTICLE = (
@@ -251,6 +251,26 @@ def test_injection_payload_in_an_answer_is_dropped():
 )
 def test_router(question, kind):
     assert route(question) == kind
+
+
+@pytest.mark.parametrize(
+    "question,shown",
+    [
+        ("What did he say about the pandemic?", "What does the document say about the pandemic?"),
+        ("what did Xi Jinping say on COVID", "What does the document say about COVID?"),
+        (
+            "What has the minister said about the budget?",
+            "What does the document say about the budget?",
+        ),
+        # already about the document, or no speaker and topic: as asked
+        ("What does the speech say about the pandemic?", None),
+        ("What did he say?", None),
+        ("Where did he say it?", None),
+        ("What did the summit decide about trade?", None),
+    ],
+)
+def test_what_someone_said_about_a_topic_is_asked_of_the_document(question, shown):
+    assert as_asked(question) == (shown or question)
 
 
 def test_a_question_about_a_document_named_by_its_title_asks_for_the_whole_document():
