@@ -89,6 +89,8 @@ class Translator:
     def __init__(self, pipe: Pipeline) -> None:
         self.pipe = pipe
         self._cache: OrderedDict[tuple[str, str, str, str], str] = OrderedDict()
+        # a translated answer sentence -> the sentence the LLM wrote (see `as_written`)
+        self._written: OrderedDict[str, str] = OrderedDict()
         self._lock = threading.Lock()
 
     def translate(
@@ -131,15 +133,35 @@ class Translator:
         """A checked answer sentence in `language`, its [n] markers kept as they were."""
         lead = text[: len(text) - len(text.lstrip())]
         marks = markers_of(text)
-        said = self.translate(strip_markers(text), language, "translate_answer", spent)
+        written = strip_markers(text).strip()
+        said = self.translate(written, language, "translate_answer", spent)
+        with self._lock:
+            self._written[said.strip()] = written
+            while len(self._written) > CACHE_SIZE:
+                self._written.popitem(last=False)
         return lead + said + (f" {marks}" if marks else "")
+
+    def as_written(self, answer: str) -> str:
+        """An earlier answer of the conversation as the LLM wrote it, before its sentences
+        were translated: the follow-up's rewrite reads the conversation in the corpus's
+        language, and a Chinese answer in it left "它后来发展成了什么？" ("What has it become
+        since then?") with nothing to resolve "it" to. Sentences this process did not
+        translate stay as they are."""
+        text = strip_markers(answer)
+        with self._lock:
+            known = sorted(self._written.items(), key=lambda kv: -len(kv[0]))
+        for said, written in known:
+            if said and said in text:
+                text = text.replace(said, written)
+        return text
 
     def in_corpus_language(
         self, question: str, history: list[ChatMessage], language: str
     ) -> tuple[str, list[ChatMessage]]:
-        """The question and the conversation's newest user questions as retrieval reads them:
-        translated into retrieval.corpus_language when the question is in another language
-        and retrieval.translate_questions is on, else as asked (no LLM call)."""
+        """The question and the conversation's newest turns as retrieval reads them: user
+        questions translated into retrieval.corpus_language and answers as the LLM wrote them,
+        when the question is in another language and retrieval.translate_questions is on,
+        else as asked (no LLM call)."""
         r = self.pipe.settings.retrieval
         if language == r.corpus_language or not r.translate_questions:
             return question, history
@@ -151,7 +173,11 @@ class Translator:
 
         def searched(i: int, m: ChatMessage) -> ChatMessage:
             text = m.content or ""
-            if m.role != MessageRole.USER or i < recent or not text.strip():
+            if i < recent or not text.strip():
+                return m
+            if m.role == MessageRole.ASSISTANT:
+                return ChatMessage(role=m.role, content=self.as_written(text))
+            if m.role != MessageRole.USER:
                 return m
             return ChatMessage(role=m.role, content=into_corpus(text))
 

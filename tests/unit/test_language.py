@@ -179,6 +179,23 @@ def test_answer_language_setting_forces_the_language(settings):
     assert (ans.question_language, ans.language) == ("en", "zh")
 
 
+def test_the_follow_up_rewrite_reads_a_translated_answer_as_the_llm_wrote_it(settings):
+    """The condense prompt reads the conversation in the corpus's language: a Chinese answer
+    left "What did it become later?" nothing to resolve "it" to (article_zh dev)."""
+    pipe = pipe_for(settings)
+    said = qa.ask("¿Dónde se celebró la sexta cumbre?", settings=settings).text
+    assert said == f"{TRANSLATION} [1]"  # the scripted translation of "Mexico."
+    history = [
+        ChatMessage(role=MessageRole.USER, content="¿Dónde se celebró la sexta cumbre?"),
+        ChatMessage(role=MessageRole.ASSISTANT, content=said),
+        ChatMessage(role=MessageRole.USER, content="¿Y cuándo?"),
+        ChatMessage(role=MessageRole.ASSISTANT, content="Una respuesta de otro proceso."),
+    ]
+    _, searched = pipe.translator.in_corpus_language("¿Y quién habló?", history, "es")
+    assert searched[1].content == "Mexico."
+    assert searched[3].content == "Una respuesta de otro proceso."  # not translated here
+
+
 @pytest.mark.parametrize("settings", [1.01], indirect=True)  # nothing can pass the gate
 def test_refusal_comes_in_the_question_language(settings):
     pipe_for(settings)
