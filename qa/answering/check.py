@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from qa.answering.answer import Prepared, tidy
-from qa.answering.grounding import SENTENCE_END, split_sentences
+from qa.answering.grounding import SENTENCE_END, split_sentences, strip_markers
 from qa.answering.quantity import states_number
 from qa.text import is_refusal
 
@@ -21,8 +21,10 @@ class AnswerCheck:
     nothing left is the refusal. An unfinished last sentence of an answer that ran into the
     token limit (`at_limit`) is dropped: a long summary used to end mid-word ("... have entered
     a new [1]"). The sentences of an answer to "How many ...?" are held until one states a
-    number (qa.answering.quantity). `render` gives a sentence that passed its final form
-    (llm.translate_answers: its translation)."""
+    number (qa.answering.quantity). A sentence the answer already said is not said again: the
+    1.5B model looped on a long document ("Summarize Martin Luther's life", squad dev said
+    "He later compared his education there to purgatory and hell." twice). `render` gives a
+    sentence that passed its final form (llm.translate_answers: its translation)."""
 
     def __init__(
         self,
@@ -42,6 +44,7 @@ class AnswerCheck:
         # a count question's passing sentences, held until one states a number (quantity.py)
         self.held: list[str] = []
         self.counted = not p.asks_count
+        self.said: set[str] = set()  # the sentences sent, as `_same` compares them
 
     def feed(self, delta: str) -> list[str]:
         self.raw += delta
@@ -67,7 +70,7 @@ class AnswerCheck:
 
     def _one(self, sentence: str) -> list[str]:
         s = tidy(sentence)
-        if self.done or not s:
+        if self.done or not s or _same(s) in self.said:
             return []
         if is_refusal(s, self.p.model_refusal):
             if not self.sent:
@@ -92,9 +95,15 @@ class AnswerCheck:
         ready, self.held = [*self.held, s], []
         out = []
         for one in ready:
+            self.said.add(_same(one))
             self.sent += 1
             out.append((" " if self.sent > 1 else "") + self.render(ev.cite(one)))
         return out
+
+
+def _same(sentence: str) -> str:
+    """A sentence as a repeat is recognised: no citation markers, case or spacing."""
+    return " ".join(strip_markers(sentence).lower().split())
 
 
 def split_sentences_keep_tail(text: str) -> list[str]:

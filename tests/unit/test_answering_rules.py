@@ -126,6 +126,12 @@ def test_answer_with_nothing_supported_becomes_the_refusal():
     assert p.unsupported
 
 
+def test_a_sentence_the_answer_already_said_is_not_said_again():
+    text = "It was held in Mexico City. Xi spoke by video. It was held in  Mexico City [1]."
+    out = "".join(run(AnswerCheck(prepared(), 0.5), [text]))
+    assert out.count("Mexico City") == 1 and "video" in out
+
+
 def test_an_answer_cut_by_the_token_limit_loses_its_unfinished_sentence():
     text = "The summit was held in Mexico City. Xi Jinping pointed out that 10 years"
     cut = AnswerCheck(prepared(), 0.5, at_limit=lambda _t: True)
