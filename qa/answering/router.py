@@ -109,9 +109,10 @@ def key_terms(question: str) -> set[str]:
 # "What did he say about the pandemic?" (issue 10): the 1.5B model answered with the sentence
 # where Xi "emphasized" a new era, a speech verb like the question's, and passed over the one
 # about the epidemic, which names no speaker. Asked what the document says about the topic, it
-# answered from the epidemic sentence, and "What did Xi say about COVID?" likewise; six other
-# such questions over the article and SQuAD were answered from the same sentence either way
-# (bench/results.md, "What X said about Y"). The retrieval query keeps the speaker.
+# answered from the epidemic sentence, and "What did Xi say about COVID?" likewise; five other
+# such questions over the article were answered from the same sentence either way, three over
+# SQuAD the same or more broadly (bench/results.md, "What X said about Y"). The retrieval
+# query keeps the speaker.
 _SAID_ABOUT = re.compile(
     r"^\s*what (did|does|do|has|have) (?!the (document|text|article|speech|passage)s?\b)"
     r"[\w .'-]+? (say|said|think|mention|write|note|stress|emphasi[sz]e|tell us|announce)\b"
