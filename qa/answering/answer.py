@@ -117,9 +117,13 @@ class Prepared:
         return round(time.perf_counter() - self.started, 3)
 
     def repeats_previous(self, text: str) -> bool:
-        first = next(iter(split_sentences(strip_markers(text))), "")
-        norm = " ".join(first.lower().split())
-        return len(norm) >= 20 and norm in " ".join(strip_markers(self.previous).lower().split())
+        first = comparable(next(iter(split_sentences(strip_markers(text))), ""))
+        return len(first) >= 20 and first in comparable(self.previous)
+
+
+def comparable(text: str) -> str:
+    """Text as a repeat is recognised: no citation markers, case or spacing."""
+    return " ".join(strip_markers(text).lower().split())
 
 
 def tidy(text: str) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from qa.answering.answer import Prepared, tidy
-from qa.answering.grounding import SENTENCE_END, split_sentences, strip_markers
+from qa.answering.answer import Prepared, comparable, tidy
+from qa.answering.grounding import SENTENCE_END, split_sentences
 from qa.answering.quantity import states_number
 from qa.text import is_refusal
 
@@ -44,7 +44,7 @@ class AnswerCheck:
         # a count question's passing sentences, held until one states a number (quantity.py)
         self.held: list[str] = []
         self.counted = not p.asks_count
-        self.said: set[str] = set()  # the sentences sent, as `_same` compares them
+        self.said: set[str] = set()  # the sentences sent, as `comparable` gives them
 
     def feed(self, delta: str) -> list[str]:
         self.raw += delta
@@ -70,7 +70,7 @@ class AnswerCheck:
 
     def _one(self, sentence: str) -> list[str]:
         s = tidy(sentence)
-        if self.done or not s or _same(s) in self.said:
+        if self.done or not s or comparable(s) in self.said:
             return []
         if is_refusal(s, self.p.model_refusal):
             if not self.sent:
@@ -95,15 +95,10 @@ class AnswerCheck:
         ready, self.held = [*self.held, s], []
         out = []
         for one in ready:
-            self.said.add(_same(one))
+            self.said.add(comparable(one))
             self.sent += 1
             out.append((" " if self.sent > 1 else "") + self.render(ev.cite(one)))
         return out
-
-
-def _same(sentence: str) -> str:
-    """A sentence as a repeat is recognised: no citation markers, case or spacing."""
-    return " ".join(strip_markers(sentence).lower().split())
 
 
 def split_sentences_keep_tail(text: str) -> list[str]:
