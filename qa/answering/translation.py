@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
@@ -82,6 +82,13 @@ def language_line(
     return "\n" + for_language(pipe, "answer_language", answer_language, language=name)
 
 
+def _keep(cache: OrderedDict[Any, str], key: Any, value: str) -> None:
+    """Store `value`, dropping the oldest entries past CACHE_SIZE."""
+    cache[key] = value
+    while len(cache) > CACHE_SIZE:
+        cache.popitem(last=False)
+
+
 class Translator:
     """The LLM's translations of questions, cached: a follow-up does not translate its
     conversation's earlier questions again."""
@@ -115,9 +122,7 @@ class Translator:
         got = got.strip()
         out = (got.splitlines()[0].strip() if got else "") or text
         with self._lock:
-            self._cache[key] = out
-            while len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
+            _keep(self._cache, key, out)
         return out
 
     def documents(self) -> str:
@@ -136,9 +141,7 @@ class Translator:
         written = strip_markers(text).strip()
         said = self.translate(written, language, "translate_answer", spent)
         with self._lock:
-            self._written[said.strip()] = written
-            while len(self._written) > CACHE_SIZE:
-                self._written.popitem(last=False)
+            _keep(self._written, said.strip(), written)
         return lead + said + (f" {marks}" if marks else "")
 
     def as_written(self, answer: str) -> str:
