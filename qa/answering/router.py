@@ -28,7 +28,9 @@ _SUMMARY = re.compile(
     r"\b(summari[sz]e|summary|summarise|sum (it |this |that )?up|overview|outline|recap|gist|"
     r"tl;?dr|main (points?|ideas?|"
     r"themes?|messages?|topics?|takeaways?|arguments?)|key (points?|ideas?|messages?|themes?|"
-    r"takeaways?|facts?)|"
+    r"takeaways?|facts?)|highlights?|essence|in a nutshell|"
+    r"central (ideas?|points?|messages?|themes?)|"
+    r"most important (things?|points?|parts?|ideas?|facts?)|"
     # the question as asked, in another language: "Resume el discurso." was translated
     # "Resume the speech." (a false friend), a fact question with a key term of its own
     r"resum[eai]|resumen|résum[eé]|zusammenfass\w*)\b|总结|概括|摘要|概述|要点",
@@ -84,8 +86,17 @@ def route(question: str) -> Route:
 
 # Words that say what kind of answer is wanted, or in what form, not what it is about: left out
 # of the key terms the gate looks for in a chunk (as 5-letter stems, like qa.text.stems), so
-# "Summarize the article in three bullet points" looks for nothing in particular.
-_SUM_UP = re.compile(r"\bsum(s|med)? (it |this |that )?up\b", re.IGNORECASE)
+# "Summarize the article in three bullet points" looks for nothing in particular. `_FORM` takes
+# out whole phrasings whose 5-letter stems would also drop topics: "main content" ("conte" is
+# also "contest"), "highlights" ("Highlands"), "most important things" ("imports"). Written
+# for the stop-28 dev phrasings ("Sum up the contents of the document." and six more were
+# refused or answered as facts; bench/results.md, "Summary phrasings").
+_FORM = re.compile(
+    r"\bsum(s|med)? (it |this |that )?up\b|\b(main |key )?contents?\b|\bhighlights?\b|"
+    r"\bessence\b|\bin a nutshell\b|\bcentral (ideas?|points?|messages?|themes?)\b|"
+    r"\bmost important (things?|points?|parts?|ideas?|facts?)\b|\btalk(s|ed)? about\b",
+    re.IGNORECASE,
+)
 GENERIC_WORDS = frozenset(
     w[:5]
     for w in """summarize summarise summary resume overview outline recap gist main point key
@@ -103,7 +114,7 @@ def key_terms(question: str) -> set[str]:
     """The question's key terms: content-word stems that say what it is about (not
     'summarize', 'article' or 'three bullet points'). The relevance gate looks for them in a
     chunk; a question that names the document and none of them is a summary."""
-    return {t for t in stems(_SUM_UP.sub(" ", question)) if t not in GENERIC_WORDS}
+    return {t for t in stems(_FORM.sub(" ", question)) if t not in GENERIC_WORDS}
 
 
 # "What did he say about the pandemic?" (issue 10): the 1.5B model answered with the sentence

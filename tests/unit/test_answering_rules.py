@@ -248,6 +248,14 @@ def test_injection_payload_in_an_answer_is_dropped():
         ("Sum up the story in two short sentences.", "summary"),
         ("What does the article say about the pandemic?", "fact"),
         ("Who wrote the article?", "fact"),
+        ("Sum up the contents of the document.", "summary"),
+        ("Could you give me the highlights of the article?", "summary"),
+        ("What is the essence of the speech?", "summary"),
+        ("What does this text talk about?", "summary"),
+        ("What is the central idea of the text?", "summary"),
+        ("What are the most important things the speech says?", "summary"),
+        ("The report in a nutshell, please.", "summary"),
+        ("What does the document say about imports?", "fact"),
         # asked in another language (the router also reads the question as asked)
         ("Resume el discurso.", "summary"),
         ("Resume the speech.", "summary"),  # its translation: a false friend
@@ -306,6 +314,12 @@ def test_the_gate_is_a_llama_index_node_postprocessor():
 def test_keyword_gate_terms_ignore_what_kind_of_answer_is_wanted():
     assert key_terms("Summarize the speech.") == set()
     assert key_terms("Summarise the report in five bullet points, briefly.") == set()
+    # phrasings that ask for the whole, taken out as phrases: their stems would drop topics
+    assert key_terms("Please summarize the main content of this speech.") == set()
+    assert key_terms("What are the highlights of the text on the Huguenots?") == {"hugue"}
+    assert key_terms("What did the text say about the Highlands?") == {"highl"}
+    assert key_terms("Who won the contest?") == {"won", "conte"}
+    assert key_terms("Which imports were taxed?") == {"impor", "taxed"}
     terms = key_terms("What is CELAC?")
     node = NodeWithScore(node=TextNode(text="the rotating presidency of CELAC"), score=0.1)
     assert terms == {"celac"} and coverage(terms, node) == 1.0
