@@ -17,7 +17,7 @@ STOPWORDS = frozenset(
     over under after before between during while all any each both few more most other some
     many much
     same only own too up down out off again further once here passage passages document
-    documents answer question according states stated say says said""".split()
+    documents answer question according states stated say says said yes""".split()
 )
 
 

@@ -3,12 +3,18 @@ check every door's answer passes (qa.answering.grounding decides each sentence).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from qa.answering.answer import Prepared, comparable, tidy
 from qa.answering.grounding import SENTENCE_END, split_sentences
 from qa.answering.quantity import states_number
 from qa.text import is_refusal
+
+# A sentence that is only a verdict, in the languages of the refusal prompts.
+VERDICT = re.compile(
+    r"^\W*(yes|no|s[ií]|oui|non|ja|nein|sim|n[ãa]o|是的?|不是|对|不)\W*$", re.IGNORECASE
+)
 
 
 class AnswerCheck:
@@ -23,7 +29,11 @@ class AnswerCheck:
     a new [1]"). The sentences of an answer to "How many ...?" are held until one states a
     number (qa.answering.quantity). A sentence the answer already said is not said again: the
     1.5B model looped on a long document ("Summarize Martin Luther's life", squad dev said
-    "He later compared his education there to purgatory and hell." twice). `render` gives a
+    "He later compared his education there to purgatory and hell." twice). A bare "No." is
+    held until a sentence that passes says why: asked to begin with yes or no (an instruction
+    tried and dropped at stop 28), the 1.5B model wrote "No. The documents do not contain the
+    answer to this question." to "Did Xi announce a new loan?", and "No." alone was sent; a
+    bare "Yes." already fails (grounding.Evidence.bare_yes). `render` gives a
     sentence that passed its final form (llm.translate_answers: its translation)."""
 
     def __init__(
@@ -41,7 +51,8 @@ class AnswerCheck:
         self.buffer = ""
         self.sent = 0
         self.done = False
-        # a count question's passing sentences, held until one states a number (quantity.py)
+        # a count question's passing sentences, held until one states a number (quantity.py),
+        # and a bare yes or no, held until a sentence backs it
         self.held: list[str] = []
         self.counted = not p.asks_count
         self.said: set[str] = set()  # the sentences sent, as `comparable` gives them
@@ -87,6 +98,9 @@ class AnswerCheck:
             if part is None:
                 return []
             s = part  # its first clauses pass: the rest is what was dropped
+        if VERDICT.match(s):
+            self.held.append(s)
+            return []
         if not self.counted:
             if not states_number(s):
                 self.held.append(s)

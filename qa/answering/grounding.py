@@ -61,6 +61,10 @@ _CLAUSE_CUT = re.compile(r"[,;]\s|[，；]")
 _PHRASE_CUT = re.compile(
     r"\s(?=(?:during|in|on|at|by|from|after|before|since|until|under|with|for)\s)"
 )
+# A negated sentence is not cut before a trailing phrase: "No, the summit was not held in
+# Paris." would keep "No, the summit was not held.", the opposite of what it said.
+_NEGATION = re.compile(r"\b(not|never|no|none|nor|neither)\b|n't\b|不|没", re.IGNORECASE)
+_YES = re.compile(r"^\W*yes\b\W*", re.IGNORECASE)
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # A kept clause is at least this many words (CJK characters): "In 2014" or "However" before a
 # comma says nothing on its own.
@@ -147,6 +151,8 @@ class Evidence:
 
     def unsupported(self, sentence: str) -> set[str]:
         missing = {c for c in specifics(sentence) if not self.has(c)}
+        if self.bare_yes(sentence):
+            missing.add("yes")
         # a number must be in a passage the sentence's words come from, not any passage:
         # "on 31 July 2013" passed on a 31 of another passage ("In July 2013", SQuAD test)
         drawn = self.best_passages(sentence)
@@ -158,6 +164,18 @@ class Evidence:
             if seen is not None and not what & seen:
                 missing.add(f"#{num} {' '.join(sorted(what))}")
         return missing
+
+    def bare_yes(self, sentence: str) -> bool:
+        """Is it a "Yes, ..." that only says the question back? The 1.5B model confirms what it
+        is asked: "Yes, Fresno is the capital of California.", "Yes, Xi Jinping attended the
+        summit in person." (squad and article dev, stop 28). A yes must bring a word of the
+        documents the question lacks: "Yes, China plans to continue providing assistance ...
+        within its capacity" does."""
+        m = _YES.match(sentence)
+        if not m:
+            return False
+        new = set(stems(sentence[m.end() :])) - set(stems(" ".join(self.asked)))
+        return not new & self._document_stems
 
     def support(self, sentence: str) -> float:
         """Share (0..1) of the sentence's content words found in the evidence."""
@@ -200,7 +218,8 @@ class Evidence:
         if not claims:
             return None
         clauses = [m.start() for m in _CLAUSE_CUT.finditer(clean)][::-1]
-        phrases = [m.start() for m in _PHRASE_CUT.finditer(clean)][::-1]
+        phrases = [] if _NEGATION.search(clean) else _PHRASE_CUT.finditer(clean)
+        phrases = [m.start() for m in phrases][::-1]
         asked = set(stems(" ".join(self.asked)))
         for cut in clauses + phrases:  # a whole clause first: "..., proven" is no sentence
             head = clean[:cut].rstrip()

@@ -202,6 +202,39 @@ def test_an_answer_to_how_many_needs_a_number(said, kept):
 
 
 @pytest.mark.parametrize(
+    "said, kept",
+    [
+        # a verdict and what backs it
+        ("Yes, it was held in Mexico City.", "Yes, it was held in Mexico City. [1]"),
+        # a yes alone brings nothing the question lacks (Evidence.bare_yes): what follows stays
+        ("Yes. It was held in Mexico City.", "It was held in Mexico City. [1]"),
+        ("No. He delivered a video speech.", "No. He delivered a video speech. [1]"),
+        # a verdict the passages do not back: the refusal, not a bare "No."
+        (f"No. {REFUSAL}", REFUSAL),
+        ("No.", REFUSAL),
+    ],
+)
+def test_a_bare_yes_or_no_is_sent_only_with_a_sentence_that_backs_it(said, kept):
+    streamed = run(AnswerCheck(prepared(), 0.5), [w + " " for w in said.split()])
+    assert "".join(streamed).strip() == kept
+
+
+def test_a_yes_must_bring_a_word_of_the_documents_the_question_lacks():
+    ev = Evidence([ARTICLE], asked=["Did Xi Jinping attend the summit in person?"])
+    assert not ev.passes("Yes, Xi Jinping attended the summit in person.", 0.5)
+    assert ev.passes("Yes, Xi Jinping delivered a video speech to the summit.", 0.5)
+    # no yes, no such rule: a plain answer may repeat the question's words
+    assert ev.passes("Xi Jinping delivered a video speech to the summit.", 0.5)
+
+
+def test_a_negated_sentence_is_not_cut_to_its_opposite():
+    ev = Evidence([ARTICLE])
+    assert ev.supported_part("No, the summit was not held in Paris.", 0.5) is None
+    cut = ev.supported_part("The summit was held in Mexico City during World War II.", 0.5)
+    assert cut == "The summit was held in Mexico City."
+
+
+@pytest.mark.parametrize(
     "question, counting",
     [
         ("How many ministerial meetings has the Forum held?", True),
