@@ -24,13 +24,17 @@ from qa.text import stems
 
 Route = Literal["summary", "list", "definition", "fact"]
 
+# Asking for the whole in other words (stop-28 dev phrasings): a summary, and taken out of
+# the key terms as phrases (`_FORM`)
+_WHOLE = (
+    r"highlights?|essence|in a nutshell|central (ideas?|points?|messages?|themes?)|"
+    r"most important (things?|points?|parts?|ideas?|facts?)"
+)
 _SUMMARY = re.compile(
     r"\b(summari[sz]e|summary|summarise|sum (it |this |that )?up|overview|outline|recap|gist|"
     r"tl;?dr|main (points?|ideas?|"
     r"themes?|messages?|topics?|takeaways?|arguments?)|key (points?|ideas?|messages?|themes?|"
-    r"takeaways?|facts?)|highlights?|essence|in a nutshell|"
-    r"central (ideas?|points?|messages?|themes?)|"
-    r"most important (things?|points?|parts?|ideas?|facts?)|"
+    r"takeaways?|facts?)|" + _WHOLE + "|"
     # the question as asked, in another language: "Resume el discurso." was translated
     # "Resume the speech." (a false friend), a fact question with a key term of its own
     r"resum[eai]|resumen|résum[eé]|zusammenfass\w*)\b|总结|概括|摘要|概述|要点",
@@ -92,9 +96,8 @@ def route(question: str) -> Route:
 # for the stop-28 dev phrasings ("Sum up the contents of the document." and six more were
 # refused or answered as facts; bench/results.md, "Summary phrasings").
 _FORM = re.compile(
-    r"\bsum(s|med)? (it |this |that )?up\b|\b(main |key )?contents?\b|\bhighlights?\b|"
-    r"\bessence\b|\bin a nutshell\b|\bcentral (ideas?|points?|messages?|themes?)\b|"
-    r"\bmost important (things?|points?|parts?|ideas?|facts?)\b|\btalk(s|ed)? about\b",
+    r"\bsum(s|med)? (it |this |that )?up\b|\b(main |key )?contents?\b|\btalk(s|ed)? about\b|"
+    rf"\b({_WHOLE})\b",
     re.IGNORECASE,
 )
 GENERIC_WORDS = frozenset(
