@@ -169,12 +169,14 @@ class Evidence:
         """Is it a "Yes, ..." that only says the question back? The 1.5B model confirms what it
         is asked: "Yes, Fresno is the capital of California.", "Yes, Xi Jinping attended the
         summit in person." (squad and article dev, stop 28). A yes must bring a word of the
-        documents the question lacks: "Yes, China plans to continue providing assistance ...
-        within its capacity" does."""
+        documents the question lacks, and not a name: "Did Xi attend the summit in person?"
+        drew "Yes, Xi Jinping attended ..." in the browser, new only by "Jinping". "Yes, China
+        plans to continue providing assistance ... within its capacity" passes."""
         m = _YES.match(sentence)
         if not m:
             return False
-        new = set(stems(sentence[m.end() :])) - set(stems(" ".join(self.asked)))
+        words = " ".join(w for w in _TOKEN.findall(sentence[m.end() :]) if not w[0].isupper())
+        new = set(stems(words)) - set(stems(" ".join(self.asked)))
         return not new & self._document_stems
 
     def support(self, sentence: str) -> float:
