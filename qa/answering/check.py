@@ -71,7 +71,7 @@ class AnswerCheck:
             tail = ""
         out = self._one(tail) if tail else []
         self.buffer = ""
-        self.p.dropped.extend(self.held)  # no sentence of it gave the count asked for
+        self.p.dropped.extend(self.held)  # nothing gave the count asked, or backed a "No."
         self.held = []
         if not self.sent and not self.done:
             self.p.unsupported = bool(self.p.dropped)

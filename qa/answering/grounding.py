@@ -118,6 +118,7 @@ class Evidence:
         self._cross_numbers = self._numbers | named
         self._acronyms = set(ACRONYM.findall(every))
         self._asked_tokens = set(_TOKEN.findall(_fold(" ".join(self.asked)).lower()))
+        self._asked_stems = set(stems(" ".join(self.asked)))
 
     def foreign(self, sentence: str) -> bool:
         """Is the sentence written in another language than the documents'? Only asked when
@@ -176,7 +177,7 @@ class Evidence:
         if not m:
             return False
         words = " ".join(w for w in _TOKEN.findall(sentence[m.end() :]) if not w[0].isupper())
-        new = set(stems(words)) - set(stems(" ".join(self.asked)))
+        new = set(stems(words)) - self._asked_stems
         return not new & self._document_stems
 
     def support(self, sentence: str) -> float:
@@ -220,13 +221,13 @@ class Evidence:
         if not claims:
             return None
         clauses = [m.start() for m in _CLAUSE_CUT.finditer(clean)][::-1]
-        phrases = [] if _NEGATION.search(clean) else _PHRASE_CUT.finditer(clean)
-        phrases = [m.start() for m in phrases][::-1]
-        asked = set(stems(" ".join(self.asked)))
+        negated = _NEGATION.search(clean)
+        phrases = [] if negated else [m.start() for m in _PHRASE_CUT.finditer(clean)][::-1]
         for cut in clauses + phrases:  # a whole clause first: "..., proven" is no sentence
             head = clean[:cut].rstrip()
             words = set(stems(head))  # English content words; none in a Chinese clause
-            if len(_TOKEN.findall(head)) < MIN_CLAUSE_TOKENS or (words and words <= asked):
+            short = len(_TOKEN.findall(head)) < MIN_CLAUSE_TOKENS
+            if short or (words and words <= self._asked_stems):
                 continue  # too short, or only the question's words: it answers nothing
             if self.passes(head, min_support):
                 return head + ("。" if _CJK.search(head) else ".")
