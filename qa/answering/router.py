@@ -4,10 +4,10 @@
   the whole document (or its map-reduced summary when it does not fit), not three 48-token
   chunks, which is why these were refused before.
 - `list`: "which ... did X mention", "list ...": top passages, answered as a short list.
-- `definition`: "What is CELAC?", "What does X stand for?": the hits are widened to their
-  neighbouring chunks, since an acronym and its expansion often sit in different 48-token
-  chunks (the article names "CELAC" one chunk after "Community of Latin American and
-  Caribbean States").
+- `definition`: "What is CELAC?", "What does X stand for?", "Tell me about the forum.": the
+  hits are widened to their neighbouring chunks, since an acronym and its expansion often sit
+  in different 48-token chunks (the article names "CELAC" one chunk after "Community of Latin
+  American and Caribbean States").
 - `fact`: everything else.
 
 Rules, not a model: a question's type shows in a handful of phrasings, the rules run in
@@ -48,9 +48,19 @@ _LIST = re.compile(
 )
 
 
+# "Tell me (more) about the forum.", "Describe CELAC.": a short subject asked for as a whole
+# (stop-30 browser session: both refused as fact questions, "Tell me about CELAC." too). With
+# the definition instruction, shown as "What does the document say about X?" (`as_asked`), the
+# forum, CELAC and the pandemic were each answered from their own sentences.
+_DESCRIBE = (
+    r"^\s*(please\s+)?(tell me( a bit| a little)?( more)? about|describe|"
+    r"what can you tell me about)\s+(?P<topic>(an?\s+|the\s+)?[\w.&'-]+(\s+[\w.&'-]+){0,3})"
+    r"\s*[.?!]?\s*$"
+)
+_DESCRIBE_TOPIC = re.compile(_DESCRIBE, re.IGNORECASE)
 _DEFINITION = re.compile(
     r"^\s*(what|who)(\s+(is|are)|'s)\s+(an?\s+|the\s+)?[\w.&-]+(\s+[\w.&-]+){0,3}\s*\??\s*$|"
-    r"\bwhat does [\w.&-]+ (stand for|mean)\b|^\s*define\b|\bmeaning of\b",
+    r"\bwhat does [\w.&-]+ (stand for|mean)\b|^\s*define\b|\bmeaning of\b|" + _DESCRIBE,
     re.IGNORECASE,
 )
 
@@ -136,7 +146,7 @@ _SAID_ABOUT = re.compile(
 
 
 def as_asked(question: str) -> str:
-    """The question as the LLM reads it: "What did X say about Y?" becomes "What does the
-    document say about Y?"; any other question is left as it is."""
-    m = _SAID_ABOUT.match(question)
-    return f"What does the document say about {m['topic']}?" if m else question
+    """The question as the LLM reads it: "What did X say about Y?" and "Tell me about Y." become
+    "What does the document say about Y?"; any other question is left as it is."""
+    m = _SAID_ABOUT.match(question) or _DESCRIBE_TOPIC.match(question)
+    return f"What does the document say about {m['topic'].rstrip('.!? ')}?" if m else question

@@ -274,6 +274,11 @@ def test_injection_payload_in_an_answer_is_dropped():
         ("What are the main points of the speech?", "summary"),
         ("What is CELAC?", "definition"),
         ("What does CELAC stand for?", "definition"),
+        ("Tell me more about the forum.", "definition"),
+        ("Tell me about CELAC.", "definition"),
+        ("Describe the China-CELAC Forum", "definition"),
+        ("Tell me more about that building's design.", "definition"),
+        ("Tell me more about what it has done since.", "fact"),  # not a short subject
         ("Which areas of cooperation did Xi mention?", "list"),
         ("Where was the summit held?", "fact"),
         ("And on what date?", "fact"),
@@ -308,6 +313,8 @@ def test_router(question, kind):
     [
         ("What did he say about the pandemic?", "What does the document say about the pandemic?"),
         ("what did Xi Jinping say on COVID", "What does the document say about COVID?"),
+        ("Tell me more about the forum.", "What does the document say about the forum?"),
+        ("Describe CELAC", "What does the document say about CELAC?"),
         (
             "What has the minister said about the budget?",
             "What does the document say about the budget?",
