@@ -147,6 +147,8 @@ _SAID_ABOUT = re.compile(
 
 def as_asked(question: str) -> str:
     """The question as the LLM reads it: "What did X say about Y?" and "Tell me about Y." become
-    "What does the document say about Y?"; any other question is left as it is."""
-    m = _SAID_ABOUT.match(question) or _DESCRIBE_TOPIC.match(question)
+    "What does the document say about Y?"; any other question is left as it is ("Tell me about
+    the article." too, a summary: so shown, its dev answer named fewer of the main points)."""
+    describes = route(question) == "definition" and _DESCRIBE_TOPIC.match(question)
+    m = _SAID_ABOUT.match(question) or describes
     return f"What does the document say about {m['topic'].rstrip('.!? ')}?" if m else question

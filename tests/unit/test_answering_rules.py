@@ -315,6 +315,7 @@ def test_router(question, kind):
         ("what did Xi Jinping say on COVID", "What does the document say about COVID?"),
         ("Tell me more about the forum.", "What does the document say about the forum?"),
         ("Describe CELAC", "What does the document say about CELAC?"),
+        ("Tell me about the article.", None),  # a summary, shown as asked
         (
             "What has the minister said about the budget?",
             "What does the document say about the budget?",
