@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from gradio import skip
+
 import qa
 from qa.ui.render import ERROR_MARK, error_text, render_sources, status
 
@@ -77,6 +79,8 @@ def responder(
         except Exception as exc:  # every error becomes one line in the chat
             err = error_text(exc)
             shown = f"{text}\n\n{err}" if text else err
-            yield shown, render_sources(srcs), status(s, note="error")
+            # an error before retrieval (an empty question) leaves the panel as it was: it
+            # still shows the sources of the answer above, which stays on screen
+            yield shown, render_sources(srcs) if srcs else skip(), status(s, note="error")
 
     return respond

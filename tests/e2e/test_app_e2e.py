@@ -267,6 +267,10 @@ def test_empty_question_shows_error(new_page) -> None:
     assert "empty question" in answer and "Traceback" not in answer
     # the app keeps serving: a real question right after gets its answer
     assert "Mexico" in ask(page, "In which city was the sixth CELAC summit held?")
+    assert ARTICLE in page.locator("#qa-sources").inner_text()
+    # a second empty question leaves that answer's sources on the panel
+    assert "empty question" in ask(page, "   ")
+    assert ARTICLE in page.locator("#qa-sources").inner_text()
 
 
 def test_follow_up_and_two_sessions_keep_separate_histories(new_page) -> None:

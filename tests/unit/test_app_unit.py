@@ -7,6 +7,7 @@ import ast
 import socket
 from pathlib import Path
 
+import gradio as gr
 import pytest
 
 import qa
@@ -151,9 +152,12 @@ def test_respond_shows_errors_as_one_line(demo) -> None:
         return [out async for out in respond(q, [])]
 
     for q, expect in [("   ", "empty question"), ("x" * 5000, "too long")]:
-        text = asyncio.run(run(q))[-1][0]
+        last = asyncio.run(run(q))[-1]
+        text = last[0]
         assert text.startswith("⚠️") and expect in text and "Traceback" not in text
         assert "\n" not in text
+        # nothing was retrieved: the sources panel is left as it was, not emptied
+        assert last[2] == gr.skip()
 
 
 def test_main_rejects_bad_auth(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
