@@ -65,6 +65,14 @@ _PHRASE_CUT = re.compile(
 # Paris." would keep "No, the summit was not held.", the opposite of what it said.
 _NEGATION = re.compile(r"\b(not|never|no|none|nor|neither)\b|n't\b|不|没", re.IGNORECASE)
 _YES = re.compile(r"^\W*yes\b\W*", re.IGNORECASE)
+# Words that set one thing against another ("held before 2022", "more than five years", "not
+# held in Paris"): stopwords to `stems`, so a yes holding one is never taken as a passage
+# sentence said back (`Evidence.bare_yes`)
+_RELATION = re.compile(
+    r"\b(not|never|no|nor|neither|before|after|more|less|fewer|than|only|over|under|between|"
+    r"first|last)\b|n't\b",
+    re.IGNORECASE,
+)
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # A kept clause is at least this many words (CJK characters): "In 2014" or "However" before a
 # comma says nothing on its own.
@@ -111,6 +119,7 @@ class Evidence:
         self._prefixes = {w[:4] for w in self._words if len(w) >= 4}
         self._stems = set(stems(every))
         self._passage_stems = [set(stems(t)) for t in self.texts]
+        self._sentence_stems = [set(stems(x)) for t in self.texts for x in split_sentences(t)]
         self._passage_numbers = [numbers(t) for t in self.texts]
         self._extra_numbers = numbers(" ".join(self.extra + self.asked))
         self._document_stems = set(stems(" ".join(self.texts + self.extra)))
@@ -172,10 +181,16 @@ class Evidence:
         summit in person." (squad and article dev, stop 28). A yes must bring a word of the
         documents the question lacks, and not a name: "Did Xi attend the summit in person?"
         drew "Yes, Xi Jinping attended ..." in the browser, new only by "Jinping". "Yes, China
-        plans to continue providing assistance ... within its capacity" passes."""
+        plans to continue providing assistance ... within its capacity" passes, and so does a
+        yes that one passage sentence says whole, with no word of relation: "Yes, the summit
+        was held in Mexico." ("... Summit ... was held in Mexico City, Mexico.")."""
         m = _YES.match(sentence)
         if not m:
             return False
+        said = set(stems(sentence[m.end() :]))
+        if said and not _RELATION.search(sentence[m.end() :]):
+            if any(said <= found for found in self._sentence_stems):
+                return False
         words = " ".join(w for w in _TOKEN.findall(sentence[m.end() :]) if not w[0].isupper())
         new = set(stems(words)) - self._asked_stems
         return not new & self._document_stems

@@ -230,6 +230,24 @@ def test_a_yes_must_bring_a_word_of_the_documents_the_question_lacks():
     assert ev.passes("Xi Jinping delivered a video speech to the summit.", 0.5)
 
 
+def test_a_yes_that_one_passage_sentence_says_whole_is_kept():
+    asked = ["Was the summit held in Mexico?"]
+    ev = Evidence([ARTICLE], asked=asked)
+    assert ev.passes("Yes, the summit was held in Mexico.", 0.5)
+    assert ev.passes("Yes, the summit was held in Mexico City. [1]", 0.5)
+    # words of two sentences, or a word of none, or a relation the sentence does not state
+    for said, question in [
+        ("Yes, the summit was held in July 2014.", "Was the summit held in July 2014?"),
+        (
+            "Yes, the summit was held in Mexico in person.",
+            "Was the summit held in Mexico in person?",
+        ),
+        ("Yes, the summit was held before the forum.", "Was the summit held before the forum?"),
+        ("Yes, the summit was not held in Mexico.", "Was the summit not held in Mexico?"),
+    ]:
+        assert not Evidence([ARTICLE], asked=[question]).passes(said, 0.5), said
+
+
 def test_a_negated_sentence_is_not_cut_to_its_opposite():
     ev = Evidence([ARTICLE])
     assert ev.supported_part("No, the summit was not held in Paris.", 0.5) is None
