@@ -349,6 +349,23 @@ def test_what_someone_said_about_a_topic_is_asked_of_the_document(question, show
     assert as_asked(question) == (shown or question)
 
 
+@pytest.mark.parametrize(
+    "question,shown",
+    [
+        ("What is the essence of the speech?", "What are the main points of the speech?"),
+        ("what's the main message of the article", "What are the main points of the article?"),
+        ("What is the central idea of the text?", "What are the main points of the text?"),
+        ("What was the key point in Xi's speech?", "What are the main points of Xi's speech?"),
+        # already plural, not a summary, or no subject: as asked
+        ("What are the main points of the speech?", None),
+        ("What is the main topic studied in complexity theory?", None),
+        ("What is the essence?", None),
+    ],
+)
+def test_a_summary_asked_in_the_singular_asks_for_the_main_points(question, shown):
+    assert as_asked(question) == (shown or question)
+
+
 def test_a_question_about_a_document_named_by_its_title_asks_for_the_whole_document():
     ask = "What does the document say about the Scottish Parliament?"
     assert about_document(ask, "Scottish Parliament")
