@@ -123,11 +123,26 @@ GENERIC_WORDS = frozenset(
 )
 
 
+# "What's", "Xi's", "didn't": the tokenizer split off an "s" or a "t" that the gate then looked
+# for as a key term, so "What's the gist of the article?" was refused at the gate in the
+# stop-31 browser session ("What is the gist ...?" was a summary)
+_CONTRACTION = re.compile(r"\b(ca|wo)n['’]t\b|n['’]t\b|['’](s|re|ve|ll|d|m)\b", re.IGNORECASE)
+_UNCONTRACTED = {"ca": "can not", "wo": "will not"}
+
+
+def _uncontracted(m: re.Match[str]) -> str:
+    """What a contraction stands for, as words the tokenizer reads whole."""
+    if m[1]:
+        return _UNCONTRACTED[m[1].lower()]
+    return " not" if m[0][-1] in "tT" else " "
+
+
 def key_terms(question: str) -> set[str]:
     """The question's key terms: content-word stems that say what it is about (not
     'summarize', 'article' or 'three bullet points'). The relevance gate looks for them in a
     chunk; a question that names the document and none of them is a summary."""
-    return {t for t in stems(_FORM.sub(" ", question)) if t not in GENERIC_WORDS}
+    plain = _CONTRACTION.sub(_uncontracted, question)
+    return {t for t in stems(_FORM.sub(" ", plain)) if t not in GENERIC_WORDS}
 
 
 # "What did he say about the pandemic?" (issue 10): the 1.5B model answered with the sentence
