@@ -175,9 +175,9 @@ _SINGULAR = re.compile(
 
 def as_asked(question: str) -> str:
     """The question as the LLM reads it: "What did X say about Y?" and "Tell me about Y." become
-    "What does the document say about Y?", "What is the essence of Y?" "What are the main
-    points of Y?"; any other question is left as it is ("Tell me about the article." too, a
-    summary: so shown, its dev answer named fewer of the main points)."""
+    "What does the document say about Y?"; "What is the essence of Y?" (a summary) becomes
+    "What are the main points of Y?"; any other question is left as it is ("Tell me about
+    the article." too, a summary: so shown, its dev answer named fewer of the main points)."""
     singular = _SINGULAR.match(question)
     if singular and route(question) == "summary":
         return f"What are the main points of {singular['subject'].rstrip('.!? ')}?"
