@@ -65,13 +65,11 @@ _PHRASE_CUT = re.compile(
 # Paris." would keep "No, the summit was not held.", the opposite of what it said.
 _NEGATION = re.compile(r"\b(not|never|no|none|nor|neither)\b|n't\b|不|没", re.IGNORECASE)
 _YES = re.compile(r"^\W*yes\b\W*", re.IGNORECASE)
-# Words that set one thing against another ("held before 2022", "more than five years", "not
-# held in Paris"): stopwords to `stems`, so a yes holding one is never taken as a passage
+# Words that set one thing against another ("held before 2022", "more than five years"), as
+# a negation does: stopwords to `stems`, so a yes holding one is never taken as a passage
 # sentence said back (`Evidence.bare_yes`)
-_RELATION = re.compile(
-    r"\b(not|never|no|nor|neither|before|after|more|less|fewer|than|only|over|under|between|"
-    r"first|last)\b|n't\b",
-    re.IGNORECASE,
+_COMPARISON = re.compile(
+    r"\b(before|after|more|less|fewer|than|only|over|under|between|first|last)\b", re.IGNORECASE
 )
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # A kept clause is at least this many words (CJK characters): "In 2014" or "However" before a
@@ -187,11 +185,12 @@ class Evidence:
         m = _YES.match(sentence)
         if not m:
             return False
-        said = set(stems(sentence[m.end() :]))
-        if said and not _RELATION.search(sentence[m.end() :]):
-            if any(said <= found for found in self._sentence_stems):
-                return False
-        words = " ".join(w for w in _TOKEN.findall(sentence[m.end() :]) if not w[0].isupper())
+        rest = sentence[m.end() :]
+        said = set(stems(rest))
+        plain = not (_NEGATION.search(rest) or _COMPARISON.search(rest))
+        if said and plain and any(said <= found for found in self._sentence_stems):
+            return False
+        words = " ".join(w for w in _TOKEN.findall(rest) if not w[0].isupper())
         new = set(stems(words)) - self._asked_stems
         return not new & self._document_stems
 

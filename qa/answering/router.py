@@ -178,9 +178,10 @@ def as_asked(question: str) -> str:
     "What does the document say about Y?"; "What is the essence of Y?" (a summary) becomes
     "What are the main points of Y?"; any other question is left as it is ("Tell me about
     the article." too, a summary: so shown, its dev answer named fewer of the main points)."""
+    kind = route(question)
     singular = _SINGULAR.match(question)
-    if singular and route(question) == "summary":
+    if singular and kind == "summary":
         return f"What are the main points of {singular['subject'].rstrip('.!? ')}?"
-    describes = route(question) == "definition" and _DESCRIBE_TOPIC.match(question)
+    describes = kind == "definition" and _DESCRIBE_TOPIC.match(question)
     m = _SAID_ABOUT.match(question) or describes
     return f"What does the document say about {m['topic'].rstrip('.!? ')}?" if m else question
