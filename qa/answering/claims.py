@@ -1,6 +1,7 @@
-"""What an answer sentence claims that the evidence must hold: its numbers, amounts, counts
-and proper names (qa.answering.grounding checks them). Kept apart from the check so the rules
-for reading a claim, English, Spanish and Chinese alike, are in one place.
+"""What an answer sentence claims that the evidence must hold: its numbers, amounts, counts,
+proper names and the offices it gives names (qa.answering.grounding checks them). Kept apart
+from the check so the rules for reading a claim, English, Spanish and Chinese alike, are in
+one place.
 """
 
 from __future__ import annotations
@@ -165,3 +166,39 @@ def specifics(sentence: str) -> set[str]:
 # Latin American Community"), which leaves room for an adjective the answer drops.
 COUNT_WORDS_ANSWER = 2
 COUNT_WORDS_EVIDENCE = 3
+
+
+# Offices and titles a sentence can give a named thing: "the president of Mexico", "the
+# capital of California". The 1.5B model joins words the passages hold apart: "The president
+# of Mexico at the time was President Xi Jinping." ("At the invitation of Mexico, ...,
+# President Xi Jinping delivered ...", browser session, stop 32) and "Fresno is the county seat
+# of Fresno County, which is the capital of California." (SQuAD dev). Every word of both is in
+# the passages, so only the relation itself can be checked.
+# Offices a verb also gives ("founded by", "led by", "headed by": founder, leader, head,
+# director, commander) are left out, so a true "X is the founder of Y" is not dropped.
+_ROLES = (
+    r"president|vice[- ]president|prime minister|premier|chancellor|king|queen|emperor|"
+    r"pope|monarch|chairman|chairwoman|ceo|governor|mayor|minister|secretary|capital|seat"
+)
+_ROLE_OF = re.compile(rf"\b({_ROLES})\s+of\s+(?:the\s+)?([A-Z][\w-]*)", re.IGNORECASE)
+_ROLE_OWNED = re.compile(rf"\b([A-Z][\w-]*)['’]s\s+({_ROLES})\b", re.IGNORECASE)
+
+
+def role_claims(sentence: str) -> set[tuple[str, str]]:
+    """(office, holder's name) pairs a sentence states: "the president of Mexico" and
+    "Mexico's president" both give ("president", "Mexico"). Only a capitalised name counts:
+    "the head of state" names no one."""
+    pairs = {(r, n) for r, n in _ROLE_OF.findall(sentence) if n[0].isupper()}
+    pairs |= {(r, n) for n, r in _ROLE_OWNED.findall(sentence) if n[0].isupper()}
+    return {(" ".join(r.lower().split()), n) for r, n in pairs}
+
+
+def states_role(text: str, role: str, name: str) -> bool:
+    """Does `text` give `name` the office `role`, in any of the forms `role_claims` reads or
+    as an adjective ("Mexican president", "Chinese President", by the name's first four
+    letters)?"""
+    r, n = re.escape(role).replace(r"\ ", r"[- ]"), re.escape(name)
+    forms = (
+        rf"\b{r}s?\s+of\s+(?:the\s+)?{n}\b|\b{n}['’]s\s+{r}\b|\b{re.escape(name[:4])}\w*\s+{r}\b"
+    )
+    return re.search(forms, text, re.IGNORECASE) is not None

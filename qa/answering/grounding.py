@@ -7,7 +7,9 @@ words were in the passages. So each sentence is checked on its own:
 - every specific claim in it (a number, a date, an amount, a proper name) must occur in the
   evidence: the passages it was given, their documents' titles and dates, and what the user
   asked; a number that counts something ("10 ministerial meetings") must occur counting the same
-  thing ("10 years ago" does not support it);
+  thing ("10 years ago" does not support it); an office given to a name ("the president of
+  Mexico", "Mexico's president") must be given to that name in the documents, not only in
+  the question;
 - a share of its content words (`retrieval.min_support`) must occur there too, so a
   sentence made of outside knowledge without names or numbers does not pass either;
 - and at least one of its content words must come from the passages or their titles, not only
@@ -45,7 +47,9 @@ from qa.answering.claims import (
     claimed_counts,
     counted,
     numbers,
+    role_claims,
     specifics,
+    states_role,
     without_chinese_amounts,
 )
 from qa.language import detect
@@ -120,7 +124,8 @@ class Evidence:
         self._sentence_stems = [set(stems(x)) for t in self.texts for x in split_sentences(t)]
         self._passage_numbers = [numbers(t) for t in self.texts]
         self._extra_numbers = numbers(" ".join(self.extra + self.asked))
-        self._document_stems = set(stems(" ".join(self.texts + self.extra)))
+        self._written = " ".join(self.texts + self.extra)  # the documents' own words
+        self._document_stems = set(stems(self._written))
         named = {NUMBER_NAMES[w] for w in re.findall(r"[a-z]+", low) if w in NUMBER_NAMES}
         self._cross_numbers = self._numbers | named
         self._acronyms = set(ACRONYM.findall(every))
@@ -161,6 +166,10 @@ class Evidence:
         missing = {c for c in specifics(sentence) if not self.has(c)}
         if self.bare_yes(sentence):
             missing.add("yes")
+        # an office given to a name ("the president of Mexico") the documents must give it too;
+        # the question does not count: asked who it is, the model names anyone nearby
+        roles = role_claims(sentence)
+        missing |= {f"{r} of {n}" for r, n in roles if not states_role(self._written, r, n)}
         # a number must be in a passage the sentence's words come from, not any passage:
         # "on 31 July 2013" passed on a 31 of another passage ("In July 2013", SQuAD test)
         drawn = self.best_passages(sentence)

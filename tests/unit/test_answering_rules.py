@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from llama_index.core.schema import NodeWithScore, TextNode
 
-from qa.answering.claims import claimed_counts, counted, specifics
+from qa.answering.claims import claimed_counts, counted, role_claims, specifics, states_role
 from qa.answering.grounding import Evidence
 from qa.answering.injection import Payloads, collect, is_instruction, sanitize
 from qa.answering.pipeline import AnswerCheck, Prepared, coverage, key_terms
@@ -246,6 +246,25 @@ def test_a_yes_that_one_passage_sentence_says_whole_is_kept():
         ("Yes, the summit was not held in Mexico.", "Was the summit not held in Mexico?"),
     ]:
         assert not Evidence([ARTICLE], asked=[question]).passes(said, 0.5), said
+
+
+def test_an_office_given_to_a_name_must_be_given_in_the_documents():
+    asked = ["Who was the president of that country at the time?"]
+    ev = Evidence([ARTICLE], asked=asked)
+    # every word is in the passages; the passages never make anyone president of Mexico
+    assert not ev.passes("The president of Mexico at the time was President Xi Jinping.", 0.5)
+    assert not ev.passes("Mexico's president at the time was Xi Jinping.", 0.5)
+    assert ev.passes("Mexico held the rotating presidency of CELAC.", 0.5)  # no office given
+    # the documents' own forms: "X of Y", "Y's X", "Mexican X"
+    assert role_claims("Fresno is the county seat of Fresno County.") == {("seat", "Fresno")}
+    assert states_role("the county seat of Fresno County", "seat", "Fresno")
+    assert states_role("Chinese President Xi Jinping spoke.", "president", "China")
+    assert states_role("California's capital, Sacramento", "capital", "California")
+    assert not states_role("170 miles south of the state capital", "capital", "California")
+    assert role_claims("He is the head of state.") == set()  # no name given the office
+    # asking for the office does not grant it: the question's words are not the documents'
+    ev = Evidence([ARTICLE], asked=["Is Xi Jinping the president of Mexico?"])
+    assert not ev.passes("Yes, Xi Jinping is the president of Mexico.", 0.5)
 
 
 def test_a_negated_sentence_is_not_cut_to_its_opposite():
