@@ -173,9 +173,9 @@ COUNT_WORDS_EVIDENCE = 3
 # of Mexico at the time was President Xi Jinping." ("At the invitation of Mexico, ...,
 # President Xi Jinping delivered ...", browser session, stop 32) and "Fresno is the county seat
 # of Fresno County, which is the capital of California." (SQuAD dev). Every word of both is in
-# the passages, so only the relation itself can be checked.
-# Offices a verb also gives ("founded by", "led by", "headed by": founder, leader, head,
-# director, commander) are left out, so a true "X is the founder of Y" is not dropped.
+# the passages, so only the relation itself can be checked. Offices a verb also gives
+# ("founded by", "led by", "headed by": founder, leader, head, director, commander) are left
+# out, so a true "X is the founder of Y" is not dropped.
 _ROLES = (
     r"president|vice[- ]president|prime minister|premier|chancellor|king|queen|emperor|"
     r"pope|monarch|chairman|chairwoman|ceo|governor|mayor|minister|secretary|capital|seat"
@@ -187,7 +187,7 @@ _ROLE_OWNED = re.compile(rf"\b([A-Z][\w-]*)['’]s\s+({_ROLES})\b", re.IGNORECAS
 def role_claims(sentence: str) -> set[tuple[str, str]]:
     """(office, holder's name) pairs a sentence states: "the president of Mexico" and
     "Mexico's president" both give ("president", "Mexico"). Only a capitalised name counts:
-    "the head of state" names no one."""
+    "the president of the club" names no one."""
     pairs = {(r, n) for r, n in _ROLE_OF.findall(sentence) if n[0].isupper()}
     pairs |= {(r, n) for n, r in _ROLE_OWNED.findall(sentence) if n[0].isupper()}
     return {(" ".join(r.lower().split()), n) for r, n in pairs}
