@@ -57,7 +57,7 @@ LANGUAGES = {
     "reverse_es.jsonl": "en",
     "reverse_zh.jsonl": "en",
 }
-KINDS = {"fact", "paraphrase", "multi", "injection", "unanswerable", "follow_up", "broad"}
+KINDS = {"fact", "paraphrase", "multi", "injection", "unanswerable", "follow_up", "broad", "yesno"}
 
 
 def _norm(text: str) -> str:
