@@ -15,6 +15,11 @@ from qa.text import is_refusal
 VERDICT = re.compile(
     r"^\W*(yes|no|s[ií]|oui|non|ja|nein|sim|n[ãa]o|是的?|不是|对|不)\W*$", re.IGNORECASE
 )
+# A list item's marker ("- ", "* ", "• ", "1. ", "2) "). Asked for bullet points, the 1.5B model
+# writes a list; its items were joined into one paragraph run through with " - ", and a "1."
+# was split off its item as a sentence of its own and dropped (stop-34 browser session). The
+# marker is kept out of the checks (a "1." is no claim) and its item starts a new line.
+_ITEM = re.compile(r"^(?:[-*•]|\d{1,2}[.)])(?:\s+|$)")
 
 
 class AnswerCheck:
@@ -33,8 +38,9 @@ class AnswerCheck:
     held until a sentence that passes says why: asked to begin with yes or no (an instruction
     tried and dropped at stop 28), the 1.5B model wrote "No. The documents do not contain the
     answer to this question." to "Did Xi announce a new loan?", and "No." alone was sent; a
-    bare "Yes." already fails (grounding.Evidence.bare_yes). `render` gives a
-    sentence that passed its final form (llm.translate_answers: its translation)."""
+    bare "Yes." already fails (grounding.Evidence.bare_yes). A list item keeps its marker
+    (`_ITEM`) and its line. `render` gives a sentence that passed its final form
+    (llm.translate_answers: its translation)."""
 
     def __init__(
         self,
@@ -52,8 +58,9 @@ class AnswerCheck:
         self.sent = 0
         self.done = False
         # a count question's passing sentences, held until one states a number (quantity.py),
-        # and a bare yes or no, held until a sentence backs it
-        self.held: list[str] = []
+        # and a bare yes or no, held until a sentence backs it; each with its list marker
+        self.held: list[tuple[str, str]] = []
+        self.mark = ""  # a list marker split off as a sentence of its own ("1."), for the next
         self.counted = not p.asks_count
         self.said: set[str] = set()  # the sentences sent, as `comparable` gives them
 
@@ -71,7 +78,7 @@ class AnswerCheck:
             tail = ""
         out = self._one(tail) if tail else []
         self.buffer = ""
-        self.p.dropped.extend(self.held)  # nothing gave the count asked, or backed a "No."
+        self.p.dropped.extend(s for _, s in self.held)  # no count given, or no "No." backed
         self.held = []
         if not self.sent and not self.done:
             self.p.unsupported = bool(self.p.dropped)
@@ -81,6 +88,12 @@ class AnswerCheck:
 
     def _one(self, sentence: str) -> list[str]:
         s = tidy(sentence)
+        item = _ITEM.match(s)
+        if item and not s[item.end() :]:
+            self.mark = item[0].strip()  # "1." alone: it marks the sentence that follows
+            return []
+        mark, s = (item[0].strip(), s[item.end() :]) if item else (self.mark, s)
+        self.mark = ""
         if self.done or not s or comparable(s) in self.said:
             return []
         if is_refusal(s, self.p.model_refusal):
@@ -99,19 +112,20 @@ class AnswerCheck:
                 return []
             s = part  # its first clauses pass: the rest is what was dropped
         if VERDICT.match(s):
-            self.held.append(s)
+            self.held.append((mark, s))
             return []
         if not self.counted:
             if not states_number(s):
-                self.held.append(s)
+                self.held.append((mark, s))
                 return []
             self.counted = True
-        ready, self.held = [*self.held, s], []
+        ready, self.held = [*self.held, (mark, s)], []
         out = []
-        for one in ready:
+        for mark, one in ready:
             self.said.add(comparable(one))
             self.sent += 1
-            out.append((" " if self.sent > 1 else "") + self.render(ev.cite(one)))
+            gap = ("\n" if mark else " ") if self.sent > 1 else ""
+            out.append(gap + (f"{mark} " if mark else "") + self.render(ev.cite(one)))
         return out
 
 

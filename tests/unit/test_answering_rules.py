@@ -298,6 +298,17 @@ def test_count_questions(question, counting):
     assert states_number("siete años") and states_number("七年") and not states_number("Mexico")
 
 
+@pytest.mark.parametrize("mark", ["-", "*", "1."])
+def test_a_list_keeps_its_markers_and_lines(mark):
+    p = prepared()
+    items = ["The summit was held in Mexico City.", "China pledged $10 million.", "It was video."]
+    raw = "\n".join(f"{mark if mark != '1.' else f'{i}.'} {t}" for i, t in enumerate(items, 1))
+    text = "".join(run(AnswerCheck(p, 0.5), [c for c in raw]))  # streamed a character a time
+    first, third = ("1.", "3.") if mark == "1." else (mark, mark)
+    assert text == f"{first} {items[0]} [1]\n{third} {items[2]} [1]"
+    assert p.dropped == [items[1]]  # the unsupported item, not its marker
+
+
 def test_model_refusal_ends_the_answer():
     p = prepared()
     assert run(AnswerCheck(p, 0.5), [REFUSAL + " But it was in Mexico City."]) == [REFUSAL]
