@@ -121,11 +121,11 @@ class AnswerCheck:
             self.counted = True
         ready, self.held = [*self.held, (mark, s)], []
         out = []
-        for mark, one in ready:
+        for marker, one in ready:
             self.said.add(comparable(one))
             self.sent += 1
-            gap = ("\n" if mark else " ") if self.sent > 1 else ""
-            out.append(gap + (f"{mark} " if mark else "") + self.render(ev.cite(one)))
+            gap = ("\n" if marker else " ") if self.sent > 1 else ""
+            out.append(gap + (f"{marker} " if marker else "") + self.render(ev.cite(one)))
         return out
 
 
