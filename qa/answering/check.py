@@ -89,11 +89,11 @@ class AnswerCheck:
     def _one(self, sentence: str) -> list[str]:
         s = tidy(sentence)
         item = _ITEM.match(s)
-        if item and not s[item.end() :]:
-            self.mark = item[0].strip()  # "1." alone: it marks the sentence that follows
-            return []
-        mark, s = (item[0].strip(), s[item.end() :]) if item else (self.mark, s)
-        self.mark = ""
+        if item:
+            self.mark, s = item[0].strip(), s[item.end() :]
+            if not s:
+                return []  # "1." alone: it marks the sentence that follows
+        mark, self.mark = self.mark, ""
         if self.done or not s or comparable(s) in self.said:
             return []
         if is_refusal(s, self.p.model_refusal):
