@@ -119,6 +119,7 @@ class Evidence:
         low = every.lower()
         self._words = set(re.findall(r"[a-z]+", low))
         self._prefixes = {w[:4] for w in self._words if len(w) >= 4}
+        self._names = {w.lower() for w in re.findall(r"\b[A-Z][a-z]+", every)}
         self._stems = set(stems(every))
         self._passage_stems = [set(stems(t)) for t in self.texts]
         self._sentence_stems = [set(stems(x)) for t in self.texts for x in split_sentences(t)]
@@ -153,13 +154,17 @@ class Evidence:
 
     def has(self, claim: str) -> bool:
         """A number must occur as a number; a word exactly, or by its first four letters when
-        longer ('Chinese' for 'China', 'Mexican' for 'Mexico')."""
+        longer ('Chinese' for 'China', 'Mexican' for 'Mexico'); a demonym in -ish by a name
+        that begins with its root ('Danish' for 'Danes', 'Swedish' for 'Sweden'): "a group of
+        Danish, Norwegian ..." was dropped over a passage that says "Danes" (squad dev)."""
         if claim.startswith("#"):
             return claim[1:] in self._numbers
         if claim.startswith("$"):
             return claim[1:] in self._amounts
         if claim in self._words:
             return True
+        if len(claim) >= 6 and claim.endswith("ish"):
+            return any(n.startswith(claim[:-3]) for n in self._names)
         return len(claim) > 4 and claim[:4] in self._prefixes
 
     def unsupported(self, sentence: str) -> set[str]:

@@ -524,3 +524,11 @@ def test_a_year_does_not_answer_how_many(sentence, counts):
     from qa.answering.quantity import states_number
 
     assert states_number(sentence) is counts
+
+
+def test_a_demonym_in_ish_is_supported_by_the_name_it_comes_from():
+    ev = Evidence(["The Normans descended from Danes, Norwegians and Icelanders."])
+    assert ev.passes("The Normans were of Danish and Norwegian descent.", 0.5)
+    # no name in the passages begins with the root: still a claim they lack
+    assert not ev.passes("The Normans were of Swedish descent.", 0.5)
+    assert not ev.passes("The Normans were of Spanish descent.", 0.5)
