@@ -25,15 +25,18 @@ from qa.text import stems
 Route = Literal["summary", "list", "definition", "fact"]
 
 # Asking for the whole in other words (stop-28 dev phrasings): a summary, and taken out of
-# the key terms as phrases (`_FORM`)
+# the key terms as phrases (`_FORM`). "one of the main topics" asks for one thing, a fact:
+# squad dev "What kind of problems are one of the main topics studied in computational
+# complexity theory?" was read as a summary, given the whole document and refused (stop 36).
 _WHOLE = (
     r"highlights?|essence|in a nutshell|central (ideas?|points?|messages?|themes?)|"
     r"most important (things?|points?|parts?|ideas?|facts?)"
 )
 _SUMMARY = re.compile(
     r"\b(summari[sz]e|summary|summarise|sum (it |this |that )?up|overview|outline|recap|gist|"
-    r"tl;?dr|main (points?|ideas?|"
-    r"themes?|messages?|topics?|takeaways?|arguments?)|key (points?|ideas?|messages?|themes?|"
+    r"tl;?dr|(?<!\bone of the )main (points?|ideas?|"
+    r"themes?|messages?|topics?|takeaways?|arguments?)|(?<!\bone of the )key (points?|ideas?|"
+    r"messages?|themes?|"
     r"takeaways?|facts?)|" + _WHOLE + "|"
     # the question as asked, in another language: "Resume el discurso." was translated
     # "Resume the speech." (a false friend), a fact question with a key term of its own

@@ -352,6 +352,9 @@ def test_injection_payload_in_an_answer_is_dropped():
         ("What are the most important things the speech says?", "summary"),
         ("The report in a nutshell, please.", "summary"),
         ("What does the document say about imports?", "fact"),
+        # one thing asked for, not the whole (squad dev: refused as a summary)
+        ("What kind of problems are one of the main topics studied in the theory?", "fact"),
+        ("What is one of the key ideas on trade in the speech?", "fact"),
         # asked in another language (the router also reads the question as asked)
         ("Resume el discurso.", "summary"),
         ("Resume the speech.", "summary"),  # its translation: a false friend
