@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
 from qa.answering.grounding import strip_markers
+from qa.answering.router import about_the_documents
 
 if TYPE_CHECKING:
     from qa.answering.pipeline import Pipeline
@@ -67,7 +68,10 @@ def follow_up(pipe: Pipeline, question: str, history: list[ChatMessage]) -> Foll
     names the earlier questions, rather than search for "that". One given back as is that
     points nowhere ("Who headlined the halftime show?") stands alone and is searched as is."""
     turns = [m for m in history if m.role in (MessageRole.USER, MessageRole.ASSISTANT)]
-    if not turns:
+    if not turns or about_the_documents(question):
+        # "Give me a two-sentence summary of the article.", asked after "What did he propose
+        # for the years ahead?", was rewritten into that question and answered as it (stop-36
+        # browser session): a question about the documents themselves needs no conversation
         return FollowUp([question], question)
     mode = pipe.settings.llm.condense
     asked = [m.content or "" for m in turns if m.role == MessageRole.USER]

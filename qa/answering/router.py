@@ -89,10 +89,15 @@ def about_document(question: str, title: str) -> bool:
     return bool(terms) and bool(_ABOUT.search(question)) and terms <= set(stems(title))
 
 
+def about_the_documents(question: str) -> bool:
+    """Does the question name a document and nothing in it ("Give me a two-sentence summary
+    of the article.", "What is this text about?")? It is a summary, however phrased, and it
+    stands alone in a conversation (qa.answering.conversation.follow_up)."""
+    return bool(_DOCUMENT.search(question)) and not key_terms(question)
+
+
 def route(question: str) -> Route:
-    if _SUMMARY.search(question):
-        return "summary"
-    if _DOCUMENT.search(question) and not key_terms(question):
+    if _SUMMARY.search(question) or about_the_documents(question):
         return "summary"
     if _LIST.search(question):
         return "list"

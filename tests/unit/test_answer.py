@@ -138,6 +138,17 @@ def test_a_follow_up_that_points_nowhere_is_searched_as_asked(pipe, mock_setting
     assert ans.search_query == "Who spoke at the summit by video?"
 
 
+def test_a_question_about_the_documents_is_not_rewritten_from_the_conversation(pipe, mock_settings):
+    s = with_section(mock_settings, "llm", condense="llm", ask_standalone=True)
+    qa.pipeline(s)._llm = pipe._llm  # the RecordingLLM: a rewrite would be MockLLM's "text ..."
+    history = [("What did he propose for the years ahead?", "A new era of relations.")]
+    ans = qa.ask("Give me a two-sentence summary of the article.", history=history, settings=s)
+    assert not any("Follow-up:" in str(c[1]) for c in CALLS if c[0] == "complete")
+    assert ans.search_query == "Give me a two-sentence summary of the article."
+    user = [c[1] for c in CALLS if c[0] == "chat"][0][1].content
+    assert "Question: Give me a two-sentence summary of the article." in user
+
+
 def test_usage_counts_the_rewrite_call_of_a_follow_up(pipe, mock_settings):
     s = with_section(mock_settings, "llm", condense="llm")
     condensing = qa.pipeline(s)
