@@ -39,8 +39,9 @@ class AnswerCheck:
     tried and dropped at stop 28), the 1.5B model wrote "No. The documents do not contain the
     answer to this question." to "Did Xi announce a new loan?", and "No." alone was sent; a
     bare "Yes." already fails (grounding.Evidence.bare_yes). A list item keeps its marker
-    (`_ITEM`) and its line. `render` gives a sentence that passed its final form
-    (llm.translate_answers: its translation)."""
+    (`_ITEM`) and its line. A summary asked for in so many sentences (`Prepared.sentences`)
+    ends there. `render` gives a sentence that passed its final form (llm.translate_answers:
+    its translation)."""
 
     def __init__(
         self,
@@ -126,6 +127,8 @@ class AnswerCheck:
             self.sent += 1
             gap = ("\n" if marker else " ") if self.sent > 1 else ""
             out.append(gap + (f"{marker} " if marker else "") + self.render(ev.cite(one)))
+        if self.p.sentences and self.sent >= self.p.sentences:
+            self.done = True  # as many sentences as the summary was asked for
         return out
 
 

@@ -31,7 +31,14 @@ from qa.answering.gate import RelevanceGate, coverage
 from qa.answering.grounding import SENTENCE_END, Evidence, metadata_evidence
 from qa.answering.injection import Payloads, sanitize
 from qa.answering.quantity import asks_count
-from qa.answering.router import about_document, as_asked, key_terms, route
+from qa.answering.router import (
+    about_document,
+    as_asked,
+    asked_length,
+    asked_sentences,
+    key_terms,
+    route,
+)
 from qa.answering.summary import whole_documents
 from qa.answering.translation import Translator, language_line, languages, refusal_in, written_in
 from qa.backend_errors import guard, guard_stream
@@ -194,7 +201,7 @@ class Pipeline:
         # The LLM sees the conversation and the question as asked, or the standalone form with
         # no conversation shown (history_messages = 0; summaries, which are about the document)
         shown = conversation_shown(self, history) if kind != "summary" else ""
-        instruction = self.prompt(f"instruction_{kind}", refusal=told)
+        instruction = self.prompt(f"instruction_{kind}", refusal=told, length=asked_length(sq))
         instruction += language_line(self, written if translated else lang, written, passages_lang)
 
         def ask(conversation: str, question: str) -> str:
@@ -234,6 +241,7 @@ class Pipeline:
             previous=previous,
             fallback=fallback,
             asks_count=asks_count(q) or asks_count(sq),
+            sentences=asked_sentences(sq) if kind == "summary" else None,
             started=started,
             translated=translated,
             written_refusal=told,

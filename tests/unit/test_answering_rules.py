@@ -12,7 +12,7 @@ from qa.answering.claims import claimed_counts, counted, role_claims, specifics,
 from qa.answering.grounding import Evidence
 from qa.answering.injection import Payloads, collect, is_instruction, sanitize
 from qa.answering.pipeline import AnswerCheck, Prepared, coverage, key_terms
-from qa.answering.router import about_document, as_asked, route
+from qa.answering.router import about_document, as_asked, asked_length, route
 from qa.settings import REPO_ROOT
 
 ARTICLE = (
@@ -130,6 +130,15 @@ def test_a_sentence_the_answer_already_said_is_not_said_again():
     text = "It was held in Mexico City. Xi spoke by video. It was held in  Mexico City [1]."
     out = "".join(run(AnswerCheck(prepared(), 0.5), [text]))
     assert out.count("Mexico City") == 1 and "video" in out
+
+
+def test_a_summary_asked_for_in_two_sentences_sends_two():
+    p = prepared()
+    p.sentences = 2
+    text = "It was held in Mexico City. Xi spoke by video. It was the sixth summit."
+    out = "".join(run(AnswerCheck(p, 0.5), [w + " " for w in text.split()]))
+    assert "Mexico City" in out and "video" in out and "sixth" not in out
+    assert out.count("[1]") == 2
 
 
 def test_an_answer_cut_by_the_token_limit_loses_its_unfinished_sentence():
@@ -364,6 +373,21 @@ def test_injection_payload_in_an_answer_is_dropped():
 )
 def test_router(question, kind):
     assert route(question) == kind
+
+
+@pytest.mark.parametrize(
+    "question,length",
+    [
+        ("Summarize the speech.", "three to five sentences"),
+        ("Give me a two-sentence summary of the article.", "two sentences"),
+        ("Sum up the speech in two short sentences.", "two sentences"),
+        ("Summarize the article in three bullet points.", "three bullet points"),
+        ("Summarize the report in one sentence.", "one sentence"),
+        ("What is one of the main topics?", "three to five sentences"),
+    ],
+)
+def test_a_summary_is_as_long_as_the_question_asks(question, length):
+    assert asked_length(question) == length
 
 
 @pytest.mark.parametrize(
