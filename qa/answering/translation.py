@@ -11,6 +11,7 @@ LLM call here.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
@@ -82,6 +83,24 @@ def language_line(
     return "\n" + for_language(pipe, "answer_language", answer_language, language=name)
 
 
+# A line that introduces what follows ("Sí, aquí está la traducción al español:"), and quotes
+# put around the whole translation: the 1.5B model answered "Xi Jinping gave the speech." with
+# both, and the lead-in line was sent as the Spanish answer (stop-36 browser session).
+_LEAD_IN = re.compile(r"[:：]\s*$")
+_QUOTES = {'"': '"', "“": "”", "«": "»", "「": "」", "'": "'"}
+
+
+def translation_in(reply: str, text: str) -> str:
+    """The translation in the LLM's `reply`: its first line that is not a lead-in, without
+    quotes the `text` did not have; `text` itself when there is none."""
+    lines = [ln.strip() for ln in reply.splitlines() if ln.strip()]
+    out = next((ln for ln in lines if not _LEAD_IN.search(ln)), "")
+    close = _QUOTES.get(out[:1])
+    if close and len(out) > 2 and out.endswith(close) and not text.startswith(out[:1]):
+        out = out[1:-1].strip()
+    return out or text
+
+
 def _keep(cache: OrderedDict[Any, str], key: Any, value: str) -> None:
     """Store `value`, dropping the oldest entries past CACHE_SIZE."""
     cache[key] = value
@@ -119,8 +138,7 @@ class Translator:
         pipe = self.pipe
         values = {"language": language_name(language), "text": text}
         got = pipe.side_call(pipe.prompt(prompt, documents=documents, **values), spent)
-        got = got.strip()
-        out = (got.splitlines()[0].strip() if got else "") or text
+        out = translation_in(got, text)
         with self._lock:
             _keep(self._cache, key, out)
         return out

@@ -15,6 +15,7 @@ from llama_index.core.llms import MockLLM
 
 import qa
 from qa.answering.grounding import Evidence
+from qa.answering.translation import translation_in
 from qa.language import detect
 from qa.text import is_refusal
 from tests.helpers import with_section
@@ -381,3 +382,21 @@ def test_a_translation_made_under_other_titles_is_not_reused(settings):
     assert len(CALLS) == 1
     tr.translate("¿Dónde?", "en", documents="The text is about A; B.\n\n")
     assert len(CALLS) == 2 and "A; B" in CALLS[1][1]
+
+
+@pytest.mark.parametrize(
+    "reply, text, out",
+    [
+        ("Where was it held?\n", "¿Dónde?", "Where was it held?"),
+        (
+            'Sí, aquí está la traducción al español:\n\n"Xi Jinping dio el discurso."',
+            "Xi Jinping gave the speech.",
+            "Xi Jinping dio el discurso.",
+        ),
+        ('"Peace," he said.', '"Peace," he said.', '"Peace," he said.'),  # quoted as written
+        ("", "¿Dónde?", "¿Dónde?"),
+        ("Translation:\n", "¿Dónde?", "¿Dónde?"),  # nothing after the lead-in
+    ],
+)
+def test_the_translation_is_the_first_line_that_is_not_a_lead_in(reply, text, out):
+    assert translation_in(reply, text) == out
