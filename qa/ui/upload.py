@@ -62,16 +62,21 @@ def uploader(s: qa.Settings) -> Callable[..., tuple]:
     return upload
 
 
+def passages(n: int) -> str:
+    """'1 passage', '3 passages'."""
+    return f"{n} passage" if n == 1 else f"{n} passages"
+
+
 def added_lines(report: Any, saved: list[Path], warned: list[str] | None = None) -> list[str]:
     """What the upload did, a line per document: its name and passage count, or why it was
     not indexed (a scanned PDF, a damaged file...)."""
     chunks = getattr(report, "chunks", {}) or {}
     skipped = set(getattr(report, "skipped", []) or [])
-    done = [f"{p.name} ({chunks.get(p.name, 0)} passages)" for p in saved if p.name not in skipped]
+    done = [f"{p.name} ({passages(chunks.get(p.name, 0))})" for p in saved if p.name not in skipped]
     lines = []
     if done:
         lines.append(
-            f"✅ Added {', '.join(done)} to the corpus; {report.total_chunks} passages in the "
+            f"✅ Added {', '.join(done)} to the corpus; {passages(report.total_chunks)} in the "
             "index. Ask about it in the chat."
         )
     for p in saved:

@@ -255,7 +255,7 @@ def test_upload_handler_saves_indexes_and_reports(
     bad.write_bytes(b"MZ\x90\x00binary")
     cleared, report = upload([str(good), str(bad)])
     assert cleared is None
-    assert "Added glass.txt" in report and "tool.exe: cannot index" in report
+    assert "Added glass.txt (1 passage)" in report and "tool.exe: cannot index" in report
     assert (mock_settings.corpus_dir / "glass.txt").exists()
     answer = qa.ask("Where is the Zorblat Glass Festival held?", settings=mock_settings)
     assert any(src["file"] == "glass.txt" for src in answer.sources)
