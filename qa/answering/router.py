@@ -35,10 +35,10 @@ _WHOLE = (
 )
 _SUMMARY = re.compile(
     r"\b(summari[sz]e|summary|summarise|sum (it |this |that )?up|overview|outline|recap|gist|"
-    r"tl;?dr|(?<!\bone of the )main (points?|ideas?|"
-    r"themes?|messages?|topics?|takeaways?|arguments?)|(?<!\bone of the )key (points?|ideas?|"
-    r"messages?|themes?|"
-    r"takeaways?|facts?)|" + _WHOLE + "|"
+    r"tl;?dr|(?<!\bone of the )main (points?|ideas?|themes?|messages?|topics?|takeaways?|"
+    r"arguments?)|(?<!\bone of the )key (points?|ideas?|messages?|themes?|takeaways?|facts?)|"
+    + _WHOLE
+    + "|"
     # the question as asked, in another language: "Resume el discurso." was translated
     # "Resume the speech." (a false friend), a fact question with a key term of its own
     r"resum[eai]|resumen|résum[eé]|zusammenfass\w*)\b|总结|概括|摘要|概述|要点",
