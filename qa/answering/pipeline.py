@@ -330,6 +330,9 @@ class Pipeline:
                 continue
             if p.fallback is None:
                 yield from check.feed(r.delta)
+                if check.done:  # refused, or as many sentences as asked: the rest is not sent
+                    getattr(deltas, "close", lambda: None)()
+                    break
                 continue
             held += r.delta
             if not SENTENCE_END.search(held):

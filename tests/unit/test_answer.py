@@ -215,6 +215,26 @@ def test_stream_chat_streams_and_records_history(pipe, mock_settings):
     assert engine.last_metadata["usage"]["completion_tokens"] > 0
 
 
+def test_a_stream_stops_reading_the_model_once_the_answer_is_complete(pipe, mock_settings):
+    pulled: list[str] = []
+
+    class Counted(ScriptedLLM):
+        def stream_chat(self, messages, **kw):
+            for r in super().stream_chat(messages, **kw):
+                pulled.append(r.delta)
+                yield r
+
+    llm = Counted()
+    llm._text = GROUNDED + " " + GROUNDED.replace("Mexico City", "Mexico City again")
+    pipe._llm = llm
+    s = qa.pipeline(mock_settings)
+    p = s.prepare("Summarize the speech in one sentence.")
+    assert p.sentences == 1
+    out = "".join(s.stream(p))
+    assert out.startswith("The summit was held in Mexico City.") and "video" not in out
+    assert len(pulled) < len(llm._text.split(" "))  # the model's later words were never read
+
+
 def test_query_engine_returns_llama_index_response(pipe, mock_settings):
     r = qa.query_engine(mock_settings).query("Where was the summit held?")
     assert r.response and r.source_nodes
