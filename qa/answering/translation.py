@@ -90,11 +90,17 @@ _LEAD_IN = re.compile(r"[:：]\s*$")
 _QUOTES = {'"': '"', "“": "”", "«": "»", "「": "」", "'": "'"}
 
 
-def translation_in(reply: str, text: str) -> str:
-    """The translation in the LLM's `reply`: its first line that is not a lead-in, without
-    quotes the `text` did not have; `text` itself when there is none."""
-    lines = [ln.strip() for ln in reply.splitlines() if ln.strip()]
+def translation_in(reply: str, text: str, prompt: str = "", label: str = "") -> str:
+    """The translation in the LLM's `reply`: its first line that is not a lead-in nor a line
+    of the `prompt` said back, without a `label` ("English:") and quotes the `text` did not
+    have; `text` itself when there is none. Asked to translate "Resume el artículo en dos
+    frases.", the 1.5B model echoed the prompt's instruction and "Text: ..." line before
+    'English: "Please resume the article in two sentences."' (stop 37)."""
+    echoed = {ln.strip() for ln in prompt.splitlines()}
+    lines = [ln.strip() for ln in reply.splitlines() if ln.strip() not in echoed | {""}]
     out = next((ln for ln in lines if not _LEAD_IN.search(ln)), "")
+    if label and out.lower().startswith(label.lower() + ":"):
+        out = out[len(label) + 1 :].strip()
     close = _QUOTES.get(out[:1])
     if close and len(out) > 2 and out.endswith(close) and not text.startswith(out[:1]):
         out = out[1:-1].strip()
@@ -137,8 +143,8 @@ class Translator:
                 return self._cache[key]
         pipe = self.pipe
         values = {"language": language_name(language), "text": text}
-        got = pipe.side_call(pipe.prompt(prompt, documents=documents, **values), spent)
-        out = translation_in(got, text)
+        asked = pipe.prompt(prompt, documents=documents, **values)
+        out = translation_in(pipe.side_call(asked, spent), text, asked, values["language"])
         with self._lock:
             _keep(self._cache, key, out)
         return out

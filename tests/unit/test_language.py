@@ -400,3 +400,17 @@ def test_a_translation_made_under_other_titles_is_not_reused(settings):
 )
 def test_the_translation_is_the_first_line_that_is_not_a_lead_in(reply, text, out):
     assert translation_in(reply, text) == out
+
+
+def test_a_prompt_said_back_is_not_the_translation():
+    text = "Resume el artículo en dos frases."
+    asked = "Translate the text below into English. Output only the translation."
+    prompt = f"{asked}\n\nText: {text}\nEnglish:"
+    reply = (
+        "Translate the text below into English. Output only the translation.\n\n"
+        f'Text: {text}\nEnglish: "Please resume the article in two sentences."'
+    )
+    assert translation_in(reply, text, prompt, "English") == (
+        "Please resume the article in two sentences."
+    )
+    assert translation_in(prompt, text, prompt, "English") == text  # nothing but the echo
