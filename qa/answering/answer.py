@@ -90,6 +90,7 @@ class Prepared:
     dropped: list[str] = field(default_factory=list)  # answer sentences the check removed
     asks_count: bool = False  # "How many ...?": only a number answers it (qa.answering.quantity)
     sentences: int | None = None  # a summary asked for in so many sentences sends no more
+    bullets: bool = False  # a summary asked for as bullet points: each sentence is one
     # A follow-up whose answer repeats the previous one answered the earlier question (the
     # 0.5B model copies the answer shown in the conversation): then it is asked again with
     # the standalone question and no conversation (Pipeline.generate / stream).

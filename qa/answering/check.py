@@ -20,6 +20,18 @@ VERDICT = re.compile(
 # was split off its item as a sentence of its own and dropped (stop-34 browser session). The
 # marker is kept out of the checks (a "1." is no claim) and its item starts a new line.
 _ITEM = re.compile(r"^(?:[-*•]|\d{1,2}[.)])(?:\s+|$)")
+# The model speaking of its own answer ("Yes, I can provide a four-sentence summary of the
+# speech.", "Sure, here are the main points:"): no claim, so neither checked nor sent (what
+# follows a colon is). It passed the check on the question's words, cited [1], and took one of
+# the four sentences asked for (article dev "Can you give me a four-point summary of the
+# speech?", stop 37).
+_ABOUT_THE_ANSWER = re.compile(
+    r"^(?:(?:yes|sure|certainly|of course|okay|ok)\b[,!.]?\s*)?"
+    r"(?:(?:I can|I will|I'll|I'd be happy to|let me)\s+(?:\w+\s+)?"
+    r"(?:provide|give|summari[sz]e|list|outline|help|answer|share)\b|"
+    r"here(?: is|'s| are)\b|below (?:is|are)\b)",
+    re.IGNORECASE,
+)
 
 
 class AnswerCheck:
@@ -40,7 +52,8 @@ class AnswerCheck:
     answer to this question." to "Did Xi announce a new loan?", and "No." alone was sent; a
     bare "Yes." already fails (grounding.Evidence.bare_yes). A list item keeps its marker
     (`_ITEM`) and its line. A summary asked for in so many sentences (`Prepared.sentences`)
-    ends there. `render` gives a sentence that passed its final form (llm.translate_answers:
+    ends there; one asked for as bullet points sends each sentence as one (`Prepared.bullets`).
+    `render` gives a sentence that passed its final form (llm.translate_answers:
     its translation)."""
 
     def __init__(
@@ -95,6 +108,8 @@ class AnswerCheck:
             if not s:
                 return []  # "1." alone: it marks the sentence that follows
         mark, self.mark = self.mark, ""
+        if _ABOUT_THE_ANSWER.match(s):
+            s = s.partition(":")[2].strip()  # "Here is the summary: It was held ..."
         if self.done or not s or comparable(s) in self.said:
             return []
         if is_refusal(s, self.p.model_refusal):
@@ -123,6 +138,7 @@ class AnswerCheck:
         ready, self.held = [*self.held, (mark, s)], []
         out = []
         for marker, one in ready:
+            marker = marker or ("-" if self.p.bullets else "")
             self.said.add(comparable(one))
             self.sent += 1
             gap = ("\n" if marker else " ") if self.sent > 1 else ""

@@ -34,6 +34,7 @@ from qa.answering.quantity import asks_count
 from qa.answering.router import (
     about_document,
     as_asked,
+    asked_bullets,
     asked_length,
     asked_sentences,
     key_terms,
@@ -206,7 +207,7 @@ class Pipeline:
 
         def ask(conversation: str, question: str) -> str:
             values = {"context": context, "instruction": instruction, "refusal": told}
-            shown_as = as_asked(question)
+            shown_as = as_asked(question, kind)
             return self.prompt("qa", conversation=conversation, question=shown_as, **values)
 
         # A follow-up is asked as its standalone form when no conversation is shown, or when
@@ -242,6 +243,7 @@ class Pipeline:
             fallback=fallback,
             asks_count=asks_count(q) or asks_count(sq),
             sentences=asked_sentences(sq) if kind == "summary" else None,
+            bullets=kind == "summary" and asked_bullets(sq),
             started=started,
             translated=translated,
             written_refusal=told,

@@ -9,10 +9,17 @@ import pytest
 from llama_index.core.schema import NodeWithScore, TextNode
 
 from qa.answering.claims import claimed_counts, counted, role_claims, specifics, states_role
-from qa.answering.grounding import Evidence
+from qa.answering.grounding import Evidence, split_sentences
 from qa.answering.injection import Payloads, collect, is_instruction, sanitize
 from qa.answering.pipeline import AnswerCheck, Prepared, coverage, key_terms
-from qa.answering.router import about_document, as_asked, asked_length, route
+from qa.answering.router import (
+    about_document,
+    as_asked,
+    asked_bullets,
+    asked_length,
+    asked_sentences,
+    route,
+)
 from qa.settings import REPO_ROOT
 
 ARTICLE = (
@@ -381,7 +388,7 @@ def test_router(question, kind):
         ("Summarize the speech.", "three to five sentences"),
         ("Give me a two-sentence summary of the article.", "two sentences"),
         ("Sum up the speech in two short sentences.", "two sentences"),
-        ("Summarize the article in three bullet points.", "three bullet points"),
+        ("Summarize the article in three bullet points.", "three sentences"),
         ("Summarize the report in one sentence.", "one sentence"),
         ("What is one of the main topics?", "three to five sentences"),
     ],
@@ -428,6 +435,24 @@ def test_what_someone_said_about_a_topic_is_asked_of_the_document(question, show
 )
 def test_a_summary_asked_in_the_singular_asks_for_the_main_points(question, shown):
     assert as_asked(question) == (shown or question)
+
+
+@pytest.mark.parametrize(
+    "question,kind,shown",
+    [
+        ("Summarize the speech in 3 bullets.", None, "Summarize the speech in 3 sentences."),
+        ("A four-point summary, please.", None, "A four-sentence summary, please."),
+        (
+            "Five bullet points on the Parliament text.",
+            "summary",
+            "Five sentences on the Parliament text.",
+        ),
+        ("Summarize it in one bullet point.", None, "Summarize it in one sentence."),
+        ("Who scored 3 points?", None, None),  # a fact: as asked
+    ],
+)
+def test_a_summary_in_bullet_points_is_asked_of_the_model_in_sentences(question, kind, shown):
+    assert as_asked(question, kind) == (shown or question)
 
 
 def test_a_question_about_a_document_named_by_its_title_asks_for_the_whole_document():
@@ -560,3 +585,47 @@ def test_a_demonym_in_ish_is_supported_by_the_name_it_comes_from():
     # no name in the passages begins with the root: still a claim they lack
     assert not ev.passes("The Normans were of Swedish descent.", 0.5)
     assert not ev.passes("The Normans were of Spanish descent.", 0.5)
+
+
+def test_a_summary_asked_for_in_bullet_points_sends_each_sentence_as_one():
+    p = prepared()
+    p.sentences, p.bullets = 2, True
+    text = "It was held in Mexico City. Xi spoke by video. It was the sixth summit."
+    out = "".join(run(AnswerCheck(p, 0.5), [w + " " for w in text.split()]))
+    assert out == "- It was held in Mexico City. [1]\n- Xi spoke by video. [1]"
+
+
+def test_an_initial_or_a_title_does_not_end_a_sentence():
+    text = "He was baptized on the day of St. Martin. The U.S. Army and John F. Kennedy came."
+    assert split_sentences(text) == [
+        "He was baptized on the day of St. Martin.",
+        "The U.S. Army and John F. Kennedy came.",
+    ]
+
+
+@pytest.mark.parametrize(
+    "question,sentences,bullets",
+    [
+        ("Summarize the speech in 3 bullets.", 3, True),
+        ("Can you give me a four-point summary of the speech?", 4, True),
+        ("Sum up the speech in two sentences.", 2, False),
+        ("Write a one-paragraph summary of the article.", None, False),
+    ],
+)
+def test_bullet_points_are_asked_of_the_model_as_sentences(question, sentences, bullets):
+    assert (asked_sentences(question), asked_bullets(question)) == (sentences, bullets)
+
+
+def test_the_length_asked_for_is_not_a_key_term():
+    assert key_terms("Summarize the speech in 3 bullets.") == set()
+
+
+def test_the_model_speaking_of_its_own_answer_is_not_sent():
+    p = prepared()
+    p.sentences = 2
+    text = (
+        "Yes, I can provide a two-sentence summary. Here are the points: "
+        "It was held in Mexico City. Xi spoke by video. It was the sixth summit."
+    )
+    out = "".join(run(AnswerCheck(p, 0.5), [w + " " for w in text.split()]))
+    assert out == "It was held in Mexico City. [1] Xi spoke by video. [1]"
