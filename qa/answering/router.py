@@ -119,8 +119,12 @@ def asked_length(question: str) -> str:
     asked = _asked(question)
     if not asked:
         return SUMMARY_LENGTH
-    n, unit = asked[0], "sentence" if asked[1] in _POINTS else asked[1]
-    return f"{n} {unit}" if n in ("one", "1") else f"{n} {unit}s"
+    return _counted(asked[0], "sentence" if asked[1] in _POINTS else asked[1])
+
+
+def _counted(n: str, unit: str) -> str:
+    """ "one sentence", "three sentences": the unit in the number's grammatical number."""
+    return f"{n} {unit}" if n.lower() in ("one", "1") else f"{n} {unit}s"
 
 
 def asked_sentences(question: str) -> int | None:
@@ -263,4 +267,4 @@ def _as_sentences(m: re.Match[str]) -> str:
     if m["unit"].lower() not in _POINTS:
         return m[0]
     hyphen = m[0][len(m["n"])] == "-"
-    return f"{m['n']}-sentence" if hyphen else f"{m['n']} {asked_length(m[0]).split()[-1]}"
+    return f"{m['n']}-sentence" if hyphen else _counted(m["n"], "sentence")

@@ -96,8 +96,8 @@ def translation_in(reply: str, text: str, prompt: str = "", label: str = "") -> 
     have; `text` itself when there is none. Asked to translate "Resume el artículo en dos
     frases.", the 1.5B model echoed the prompt's instruction and "Text: ..." line before
     'English: "Please resume the article in two sentences."' (stop 37)."""
-    echoed = {ln.strip() for ln in prompt.splitlines()}
-    lines = [ln.strip() for ln in reply.splitlines() if ln.strip() not in echoed | {""}]
+    skipped = {ln.strip() for ln in prompt.splitlines()} | {""}  # said back, or blank
+    lines = [ln.strip() for ln in reply.splitlines() if ln.strip() not in skipped]
     out = next((ln for ln in lines if not _LEAD_IN.search(ln)), "")
     if label and out.lower().startswith(label.lower() + ":"):
         out = out[len(label) + 1 :].strip()
