@@ -168,9 +168,18 @@ def route(question: str) -> Route:
 # also "contest"), "highlights" ("Highlands"), "most important things" ("imports"). Written
 # for the stop-28 dev phrasings ("Sum up the contents of the document." and six more were
 # refused or answered as facts; bench/results.md, "Summary phrasings").
+# A request's opening ("Write ...", "Could you draft ...", "I'd like ...") names the task, not
+# the topic: "Write a short summary of the speech." looked for "write" in a chunk and was refused
+# at the gate, and "Draft", "create", "like" likewise (article and squad dev broad_ask_*, stop
+# 38). Only at the start of the question: "What did Luther write?" keeps "write".
+_REQUEST = (
+    r"^\s*(please\s+)?(((can|could|would|will)\s+you|i\s+(would\s+)?(like|want|need))"
+    r"(\s+you)?(\s+to)?\s+)?(please\s+)?"
+    r"(write|draft|compose|create|produce|prepare|generate|know|learn)?\b"
+)
 _FORM = re.compile(
     r"\bsum(s|med)? (it |this |that )?up\b|\b(main |key )?contents?\b|\btalk(s|ed)? about\b|"
-    rf"\b({_WHOLE})\b",
+    rf"\b({_WHOLE})\b|{_REQUEST}",
     re.IGNORECASE,
 )
 # "make" as a light verb names no topic either: "List the decisions made at the meeting." over

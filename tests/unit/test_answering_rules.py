@@ -496,6 +496,12 @@ def test_keyword_gate_terms_ignore_what_kind_of_answer_is_wanted():
     assert key_terms("List the decisions made at the meeting.") == {"decis", "meeti"}
     assert key_terms("What changes were made?") == {"chang"}
     assert key_terms("In which city did it take place?") == {"city", "take", "place"}
+    # a request's opening names the task: "Write a ... summary" was gated on "write"
+    assert key_terms("Write a one-paragraph summary of the article.") == set()
+    assert key_terms("I'd like a brief summary of the speech.") == set()
+    assert key_terms("Could you please draft an overview of the Huguenots text?") == {"hugue"}
+    assert key_terms("I want to know where the summit was held.") == {"summi", "held"}
+    assert key_terms("What did Luther write?") == {"luthe", "write"}  # not at the start
     terms = key_terms("What is CELAC?")
     node = NodeWithScore(node=TextNode(text="the rotating presidency of CELAC"), score=0.1)
     assert terms == {"celac"} and coverage(terms, node) == 1.0
