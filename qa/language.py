@@ -70,6 +70,12 @@ def classify(text: str) -> tuple[str, float]:
     return str(lang), float(prob)
 
 
+def stray_han(text: str, language: str) -> bool:
+    """Chinese characters in a text meant to be in another language: the 1.5B model, asked
+    to translate an answer into Spanish, wrote "ha扮演ado" (stop-37 browser session)."""
+    return language != "zh" and bool(_HAN.search(text))
+
+
 def name(code: str) -> str:
     """The language's English name, as the prompts say it."""
     return LANGUAGES.get(code, code)

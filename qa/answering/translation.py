@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
 from qa.answering.grounding import markers_of, strip_markers
-from qa.language import detect
+from qa.language import detect, stray_han
 from qa.language import name as language_name
 from qa.settings import Settings
 
@@ -164,6 +164,8 @@ class Translator:
         marks = markers_of(text)
         written = strip_markers(text).strip()
         said = self.translate(written, language, "translate_answer", spent)
+        if stray_han(said, language) and not stray_han(written, language):
+            said = written  # a garbled translation: the sentence as checked, not a made-up word
         with self._lock:
             _keep(self._written, said.strip(), written)
         return lead + said + (f" {marks}" if marks else "")

@@ -115,6 +115,23 @@ def test_a_translated_answer_streams_sentence_by_sentence(settings):
     assert ans.text == f"{TRANSLATION} [1] {TRANSLATION} [1]"  # not stream_chat, no repeat
 
 
+def test_a_translation_with_stray_chinese_characters_keeps_the_checked_sentence(settings):
+    """The 1.5B model translated an answer sentence into "ha扮演ado" inside Spanish: such a
+    sentence is sent as the LLM wrote and the check passed it, not as a made-up word."""
+    pipe = pipe_for(settings)
+
+    class Garbles(ScriptedLLM):
+        def complete(self, prompt, formatted=False, **kw):
+            CALLS.append(("complete", prompt))
+            said = "México ha扮演ado." if "into Spanish" in prompt else TRANSLATION
+            return CompletionResponse(text=said + "\n")
+
+    pipe._llm = Garbles(max_tokens=8)
+    ans = qa.ask("¿Dónde se celebró la sexta cumbre?", settings=settings)
+    assert [c[0] for c in CALLS] == ["complete", "chat", "complete"]
+    assert ans.text == "Mexico. [1]"
+
+
 def test_english_refusal_of_a_translated_answer_comes_in_spanish(settings):
     pipe = pipe_for(settings)
 
