@@ -13,6 +13,7 @@ from llama_index.core.schema import NodeWithScore
 
 from qa.answering.grounding import Evidence, split_sentences, strip_markers
 from qa.answering.injection import Payloads
+from qa.answering.quantity import Asked
 from qa.answering.router import Route
 from qa.text import is_refusal
 
@@ -88,7 +89,8 @@ class Prepared:
     payloads: Payloads = field(default_factory=Payloads)
     unsupported: bool = False  # the LLM answered, but no sentence of it was supported
     dropped: list[str] = field(default_factory=list)  # answer sentences the check removed
-    asks_count: bool = False  # "How many ...?": only a number answers it (qa.answering.quantity)
+    # "How many ...?", "When ...?": only a number, a time answers it (qa.answering.quantity)
+    asks: Asked | None = None
     sentences: int | None = None  # a summary asked for in so many sentences sends no more
     bullets: bool = False  # a summary asked for as bullet points: each sentence is one
     # A follow-up whose answer repeats the previous one answered the earlier question (the

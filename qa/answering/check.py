@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from qa.answering.answer import Prepared, comparable, tidy
 from qa.answering.grounding import SENTENCE_END, split_sentences
-from qa.answering.quantity import states_number
+from qa.answering.quantity import states
 from qa.text import is_refusal
 
 # A sentence that is only a verdict, in the languages of the refusal prompts.
@@ -43,16 +43,17 @@ class AnswerCheck:
     the model ends the answer as the refusal unless something was already said; an answer with
     nothing left is the refusal. An unfinished last sentence of an answer that ran into the
     token limit (`at_limit`) is dropped: a long summary used to end mid-word ("... have entered
-    a new [1]"). The sentences of an answer to "How many ...?" are held until one states a
-    number (qa.answering.quantity). A sentence the answer already said is not said again: the
-    1.5B model looped on a long document ("Summarize Martin Luther's life", squad dev said
-    "He later compared his education there to purgatory and hell." twice). A bare "No." is
-    held until a sentence that passes says why: asked to begin with yes or no (an instruction
-    tried and dropped at stop 28), the 1.5B model wrote "No. The documents do not contain the
-    answer to this question." to "Did Xi announce a new loan?", and "No." alone was sent; a
-    bare "Yes." already fails (grounding.Evidence.bare_yes). A list item keeps its marker
-    (`_ITEM`) and its line. A summary asked for in so many sentences (`Prepared.sentences`)
-    ends there; one asked for as bullet points sends each sentence as one (`Prepared.bullets`).
+    a new [1]"). The sentences of an answer to "How many ...?" ("When ...?") are held until one
+    states a number (a time: qa.answering.quantity). A sentence the answer already said is not
+    said again: the 1.5B model looped on a long document ("Summarize Martin Luther's life",
+    squad dev said "He later compared his education there to purgatory and hell." twice). A bare
+    "No." is held until a sentence that passes says why: asked to begin with yes or no (an
+    instruction tried and dropped at stop 28), the 1.5B model wrote "No. The documents do not
+    contain the answer to this question." to "Did Xi announce a new loan?", and "No." alone was
+    sent; a bare "Yes." already fails (grounding.Evidence.bare_yes). A list item keeps its
+    marker (`_ITEM`) and its line. A summary asked for in so many sentences
+    (`Prepared.sentences`) ends there; one asked for as bullet points sends each sentence as one
+    (`Prepared.bullets`).
     `render` gives a sentence that passed its final form (llm.translate_answers:
     its translation)."""
 
@@ -71,11 +72,11 @@ class AnswerCheck:
         self.buffer = ""
         self.sent = 0
         self.done = False
-        # a count question's passing sentences, held until one states a number (quantity.py),
+        # a count (time) question's passing sentences, held until one states it (quantity.py),
         # and a bare yes or no, held until a sentence backs it; each with its list marker
         self.held: list[tuple[str, str]] = []
         self.mark = ""  # a list marker split off as a sentence of its own ("1."), for the next
-        self.counted = not p.asks_count
+        self.counted = p.asks is None
         self.said: set[str] = set()  # the sentences sent, as `comparable` gives them
 
     def feed(self, delta: str) -> list[str]:
@@ -131,7 +132,7 @@ class AnswerCheck:
             self.held.append((mark, s))
             return []
         if not self.counted:
-            if not states_number(s):
+            if not states(s, self.p.asks):
                 self.held.append((mark, s))
                 return []
             self.counted = True

@@ -30,7 +30,7 @@ from qa.answering.conversation import shown as conversation_shown
 from qa.answering.gate import RelevanceGate, coverage
 from qa.answering.grounding import SENTENCE_END, Evidence, metadata_evidence
 from qa.answering.injection import Payloads, sanitize
-from qa.answering.quantity import asks_count
+from qa.answering.quantity import asked_for
 from qa.answering.router import (
     about_document,
     as_asked,
@@ -241,7 +241,7 @@ class Pipeline:
             payloads,
             previous=previous,
             fallback=fallback,
-            asks_count=asks_count(q) or asks_count(sq),
+            asks=asked_for(q) or asked_for(sq),
             sentences=asked_sentences(sq) if kind == "summary" else None,
             bullets=kind == "summary" and asked_bullets(sq),
             started=started,

@@ -1,15 +1,21 @@
-"""Questions that ask for a count ("How many ...?") are answered only by a number.
+"""Questions that ask for a count ("How many ...?") are answered only by a number, and those
+that ask when only by a time.
 
 The 1.5B model answered "How many ministerial meetings has the China-CELAC Forum held?", which
 the article does not say, with a true sentence about the Forum that holds no number at all;
 every word of it was in the passages, so the grounding check let it through as an answer.
-AnswerCheck holds the sentences of such an answer until one states a number; an answer in
-which none does is the refusal.
+Likewise "And when was it founded?" (stop-38 browser check): the model wrote "... was founded
+in 1960.", the check cut the unsupported year, and "The Community ... was founded." was sent.
+AnswerCheck holds the sentences of such an answer until one states a number (a time); an
+answer in which none does is the refusal.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Literal
+
+Asked = Literal["count", "time"]
 
 # "how many", in the question as asked or as translated for retrieval (English)
 _ASKS_COUNT = re.compile(
@@ -39,10 +45,39 @@ _YEAR = re.compile(
 )
 
 
-def asks_count(question: str) -> bool:
-    return bool(_ASKS_COUNT.search(question))
+# "When ...?", "What year ...?", "¿Cuándo ...?", "什么时候": in the question as asked or as
+# translated for retrieval. "When" only opens the question: "What did he say when ...?" asks
+# for what he said.
+_ASKS_TIME = re.compile(
+    r"(?i)^\W*(?:(?:and|so|but|y|e|et|und)\s+)?(?:when|cu[aá]ndo|quand|quando|wann)\b|"
+    r"\b(?:what|which) (?:year|date|day|month|decade|century)\b|"
+    r"\bqu[eé] (?:año|fecha|día|mes)\b|什么时候|何时|哪一?年|哪一?天|几月|几号"
+)
+# A time, however loosely: a digit, a month, a unit of time, or a word that places an event
+# against another ("after the changes in the international situation").
+_TIME = re.compile(
+    r"(?i)\d|\b(?:january|february|march|april|may|june|july|august|september|october|"
+    r"november|december|spring|summer|autumn|fall|winter|years?|months?|weeks?|days?|decades?|"
+    r"centur(?:y|ies)|era|ago|today|yesterday|now|recently|since|during|after|before|until|"
+    r"when|while|once|earlier|later|"
+    r"enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|"
+    r"diciembre|años?|mes(?:es)?|días?|siglo|hace|desde|durante|después|antes|hasta)\b|"
+    r"[年月日]|世纪|之前|之后|以来"
+)
+
+
+def asked_for(question: str) -> Asked | None:
+    """What only the answer to `question` can state: a count, a time, or nothing in particular."""
+    if _ASKS_COUNT.search(question):
+        return "count"
+    return "time" if _ASKS_TIME.search(question) else None
 
 
 def states_number(sentence: str) -> bool:
     sentence = _YEAR.sub(" ", sentence)
     return bool(_NUMERAL.search(sentence) or _NUMBER_WORD.search(sentence))
+
+
+def states(sentence: str, asked: Asked) -> bool:
+    """Does `sentence` state what was asked for?"""
+    return states_number(sentence) if asked == "count" else bool(_TIME.search(sentence))

@@ -211,10 +211,47 @@ def test_a_kept_part_must_say_more_than_the_question():
 )
 def test_an_answer_to_how_many_needs_a_number(said, kept):
     p = prepared()
-    p.asks_count = True
+    p.asks = "count"
     streamed = run(AnswerCheck(p, 0.5), [w + " " for w in said.split()])
     assert "".join(streamed).strip() == kept
     assert p.unsupported is (kept == REFUSAL)
+
+
+@pytest.mark.parametrize(
+    "said, kept",
+    [
+        # the cut took out the year the model made up: what is left answers nothing
+        ("The Latin American Community came into being in 1960.", REFUSAL),
+        (
+            "The Latin American Community came into being 10 years ago.",
+            "The Latin American Community came into being 10 years ago. [1]",
+        ),
+    ],
+)
+def test_an_answer_to_when_needs_a_time(said, kept):
+    p = prepared()
+    p.asks = "time"
+    streamed = run(AnswerCheck(p, 0.5), [w + " " for w in said.split()])
+    assert "".join(streamed).strip() == kept
+
+
+@pytest.mark.parametrize(
+    "question, asked",
+    [
+        ("And when was it founded?", "time"),
+        ("In what year was the Forum established?", "time"),
+        ("¿Cuándo se celebró la cumbre?", "time"),
+        ("峰会是什么时候举行的？", "time"),
+        ("What did Xi say when the Forum opened?", None),
+        ("How many countries are members?", "count"),
+    ],
+)
+def test_time_questions(question, asked):
+    from qa.answering.quantity import asked_for, states
+
+    assert asked_for(question) == asked
+    assert states("after the changes in the international situation", "time")
+    assert states("el 18 de septiembre", "time") and not states("in Mexico City", "time")
 
 
 @pytest.mark.parametrize(
@@ -308,9 +345,9 @@ def test_a_negated_sentence_is_not_cut_to_its_opposite():
     ],
 )
 def test_count_questions(question, counting):
-    from qa.answering.quantity import asks_count, states_number
+    from qa.answering.quantity import asked_for, states_number
 
-    assert asks_count(question) is counting
+    assert (asked_for(question) == "count") is counting
     assert states_number("siete años") and states_number("七年") and not states_number("Mexico")
 
 
