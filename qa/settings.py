@@ -96,14 +96,15 @@ class LLMSettings(Section):
     # standalone form: a topic shift ("What did he say about the pandemic?") was refused
     # otherwise. Dev-neutral on chat_article (bench/results_sweep_follow_up.md).
     follow_up_own_query: bool = True
-    # Newest conversation messages (user and assistant) the answer prompt shows the LLM, so it
-    # can resolve "he" and "And on what date?".
+    # Newest conversation messages the answer prompt shows (to resolve "he", "And on what date?")
     history_messages: int = Field(4, ge=0, le=20)
     # Whether those messages include the assistant's answers, or only the user's questions
     # (the 0.5B model copied its previous answer when shown it).
     history_answers: bool = True
     # Show the LLM the follow-up's LLM-written standalone form in place of its words as asked.
     ask_standalone: bool = True
+    # A question standing alone is asked with no conversation shown (conversation.follow_up).
+    alone_unshown: bool = True
     # The language answers and refusals are written in (an ISO 639-1 code of
     # qa.language.LANGUAGES: "en", "es", "zh", ...); None: the question's own language.
     answer_language: Language | None = None

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
 from qa.answering.grounding import strip_markers
-from qa.answering.router import about_the_documents
+from qa.answering.router import about_the_documents, route
 
 if TYPE_CHECKING:
     from qa.answering.pipeline import Pipeline
@@ -27,6 +27,9 @@ class FollowUp:
 
     queries: list[str]
     standalone: str
+    # a definition ("What is CELAC?") given back as is by the rewrite, pointing nowhere and
+    # opening with no "And"/"What about": asked with no conversation shown
+    alone: bool = False
 
 
 def shown(pipe: Pipeline, history: list[ChatMessage]) -> str:
@@ -49,6 +52,10 @@ def shown(pipe: Pipeline, history: list[ChatMessage]) -> str:
 POINTING_BACK = frozenset(
     "it its that this these those he him his she her they them their there then".split()
 )
+
+
+# An opening that carries on from the turn before: "And on what date?", "What about Peru?"
+_CARRIES_ON = re.compile(r"^\s*(and|but|or|so|also|then|(what|how) about)\b", re.IGNORECASE)
 
 
 def _words(text: str) -> list[str]:
@@ -85,8 +92,14 @@ def follow_up(pipe: Pipeline, question: str, history: list[ChatMessage]) -> Foll
     )
     got = pipe.side_call(pipe.prompt("condense", history=text, question=question))
     rewrite = (got.strip().splitlines() or [""])[0].strip()
-    if not rewrite or (
-        _words(rewrite) == _words(question) and POINTING_BACK & set(_words(question))
-    ):
+    as_is = _words(rewrite) == _words(question)
+    points_back = bool(POINTING_BACK & set(_words(question)))
+    if not rewrite or (as_is and points_back):
         return FollowUp([template], question)
-    return FollowUp([template, rewrite] if mode == "fusion" else [rewrite], rewrite)
+    # Only a definition: shown the conversation after a summary, the 1.5B model wrote a looser
+    # "What is CELAC?" that failed the check (stop-37 browser session). A fact question stays
+    # with its conversation: "Who headlined the halftime show?" (chat_squad dev), asked alone,
+    # drew the halftime shows of two other Super Bowls (bench/results.md, "Standing alone").
+    alone = as_is and not _CARRIES_ON.match(question) and route(question) == "definition"
+    alone = alone and pipe.settings.llm.alone_unshown
+    return FollowUp([template, rewrite] if mode == "fusion" else [rewrite], rewrite, alone)

@@ -199,9 +199,10 @@ class Pipeline:
         written = passages_lang if translated else answer_lang
         told = refusal_in(self, written) if translated else refusal
         system = self.prompt("system", refusal=told)
-        # The LLM sees the conversation and the question as asked, or the standalone form with
-        # no conversation shown (history_messages = 0; summaries, which are about the document)
-        shown = conversation_shown(self, history) if kind != "summary" else ""
+        # No conversation is shown for a summary (about the document) or a question standing
+        # alone ("What is CELAC?" after a summary drew a looser definition that failed the check)
+        alone = kind == "summary" or follow.alone
+        shown = conversation_shown(self, history) if not alone else ""
         instruction = self.prompt(f"instruction_{kind}", refusal=told, length=asked_length(sq))
         instruction += language_line(self, written if translated else lang, written, passages_lang)
 
@@ -210,11 +211,12 @@ class Pipeline:
             shown_as = as_asked(question, kind)
             return self.prompt("qa", conversation=conversation, question=shown_as, **values)
 
-        # A follow-up is asked as its standalone form when no conversation is shown, or when
-        # the LLM wrote that form in the question's own language (a translated question is
-        # shown as asked: "¿Y en qué fecha?" shown in English drew the document's date).
+        # A follow-up (not one standing alone, shown as a first question) is asked as its
+        # standalone form when no conversation is shown, or when the LLM wrote it in the
+        # question's language ("¿Y en qué fecha?" shown in English drew the document's date).
         llm_form = self.settings.llm.condense != "template" and self.settings.llm.ask_standalone
-        standalone = history and (not shown or (llm_form and (sq == q or translated)))
+        follows = history and not follow.alone
+        standalone = follows and (not shown or (llm_form and (sq == q or translated)))
         user = ask(shown, follow.standalone if standalone else (sq if translated else q))
         messages = [
             ChatMessage(role=MessageRole.SYSTEM, content=system),

@@ -138,6 +138,32 @@ def test_a_follow_up_that_points_nowhere_is_searched_as_asked(pipe, mock_setting
     assert ans.search_query == "Who spoke at the summit by video?"
 
 
+@pytest.mark.parametrize(
+    "question, alone",
+    [
+        ("What is CELAC?", True),  # after a summary: shown the turns, a looser definition
+        ("And on what date?", False),  # carries on from the turn before
+        ("What about the forum?", False),
+        ("Who headlined the halftime show?", False),  # a fact: "the" show of the conversation
+    ],
+)
+def test_a_question_standing_alone_is_asked_with_no_conversation(
+    pipe, mock_settings, question, alone
+):
+    s = with_section(mock_settings, "llm", condense="llm")
+    qa.pipeline(s)._llm = UnchangedRewriteLLM(max_tokens=8)
+    history = [("Summarize the speech.", "Xi spoke of a new era of relations.")]
+    qa.ask(question, history=history, settings=s)
+    user = [c[1] for c in CALLS if c[0] == "chat"][0][1].content
+    assert f"Question: {question}" in user
+    assert ("Summarize the speech." not in user) == alone
+    off = with_section(s, "llm", alone_unshown=False)
+    qa.pipeline(off)._llm = UnchangedRewriteLLM(max_tokens=8)
+    CALLS.clear()
+    qa.ask(question, history=history, settings=off)
+    assert "Summarize the speech." in [c[1] for c in CALLS if c[0] == "chat"][0][1].content
+
+
 def test_a_question_about_the_documents_is_not_rewritten_from_the_conversation(pipe, mock_settings):
     s = with_section(mock_settings, "llm", condense="llm", ask_standalone=True)
     qa.pipeline(s)._llm = pipe._llm  # the RecordingLLM: a rewrite would be MockLLM's "text ..."
