@@ -99,7 +99,7 @@ def follow_up(pipe: Pipeline, question: str, history: list[ChatMessage]) -> Foll
     # Only a definition: shown the conversation after a summary, the 1.5B model wrote a looser
     # "What is CELAC?" that failed the check (stop-37 browser session). A fact question stays
     # with its conversation: "Who headlined the halftime show?" (chat_squad dev), asked alone,
-    # drew the halftime shows of two other Super Bowls (bench/results.md, "Standing alone").
+    # drew the halftime shows of two other Super Bowls (bench/results.md, stop 38).
     alone = as_is and not _CARRIES_ON.match(question) and route(question) == "definition"
     alone = alone and pipe.settings.llm.alone_unshown
     return FollowUp([template, rewrite] if mode == "fusion" else [rewrite], rewrite, alone)
